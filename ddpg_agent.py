@@ -1,0 +1,541 @@
+"""DDPG agent for many arms at once: config, replay buffer, OU noise, n-step returns, agent.
+
+Read top to bottom: ``DDPGConfig`` holds every hyper-parameter; ``ReplayBuffer`` is one
+pre-allocated ring shared by all arms; ``OUNoise`` explores with one independent process per
+arm; ``NStepAccumulator`` turns 1-step transitions into n-step ones (n = 1 by default);
+``Agent`` ties them together (``act``, ``step``, ``reset``, ``learn``, ``save``, ``load``).
+
+The agent knows nothing of Unity. Transitions carry TRUE terminal flags only: Reacher has no
+terminal states, and its 1001-step time limit is a truncation whose successor value is
+bootstrapped (the training loop passes the true final observation as ``next_states``).
+"""
+
+import contextlib
+import copy
+import os
+import tempfile
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import torch
+from torch import nn
+
+from model import Actor, Critic
+
+ACTOR_FILE = "checkpoint_actor.pth"
+CRITIC_FILE = "checkpoint_critic.pth"
+CRITIC2_FILE = "checkpoint_critic2.pth"  # written only with twin_critics=True
+
+
+@dataclass(frozen=True)
+class DDPGConfig:
+    """Every hyper-parameter of the agent. Defaults: the seed report's recipe.
+
+    The options after "Extensions" are off (neutral) by default, so the default agent is DDPG
+    as the Report describes it.
+    """
+
+    # Networks
+    actor_hidden: tuple[int, int] = (256, 128)
+    critic_hidden: tuple[int, int] = (128, 128)
+    batch_norm: bool = True  # BN on the actor's input and hidden layers, the critic's input
+    # Optimisation
+    lr_actor: float = 1e-3
+    lr_critic: float = 1e-3
+    critic_weight_decay: float = 0.0
+    critic_grad_clip: float | None = 1.0  # max global grad norm of the critic; None: no clip
+    batch_size: int = 256
+    buffer_size: int = 1_000_000  # transitions, all arms together
+    gamma: float = 0.99
+    tau: float = 1e-3  # soft-update rate of the target networks
+    learn_every: int = 20  # env steps between learning phases
+    learn_iterations: int = 10  # gradient updates per learning phase
+    # Exploration: OU noise x += theta (0 - x) + sigma N(0, 1), one process per arm and joint
+    ou_theta: float = 0.15
+    ou_sigma: float = 0.2
+    noise_scale: float = 1.0  # initial multiplier of the OU samples
+    noise_decay: float = 1.0  # multiplier applied per episode or per step (1.0: no decay)
+    noise_decay_per: str = "episode"  # "episode" or "step"
+    noise_min: float = 0.0  # floor of the decayed multiplier
+    warmup_steps: int = 0  # env steps of uniform random actions before the policy acts
+    # Extensions, off by default
+    n_step: int = 1  # n-step returns, accumulated per arm before the shared buffer
+    twin_critics: bool = False  # TD3: two critics, the target uses the smaller estimate
+    target_noise: float = 0.0  # TD3 target policy smoothing: std of the noise on a'(s')
+    target_noise_clip: float = 0.5  # ... clipped to +-this
+    policy_delay: int = 1  # TD3: update actor and targets every policy_delay critic updates
+
+    def __post_init__(self) -> None:
+        for name in ("actor_hidden", "critic_hidden"):
+            sizes = getattr(self, name)
+            if len(sizes) != 2 or not all(isinstance(h, int) and h > 0 for h in sizes):
+                raise ValueError(f"{name} must be two positive ints, got {sizes!r}")
+        positive_ints = ("batch_size", "buffer_size", "learn_every", "learn_iterations")
+        for name in (*positive_ints, "n_step", "policy_delay"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise ValueError(f"{name} must be an int >= 1, got {getattr(self, name)!r}")
+        checks = {
+            "lr_actor": self.lr_actor > 0,
+            "lr_critic": self.lr_critic > 0,
+            "critic_weight_decay": self.critic_weight_decay >= 0,
+            "critic_grad_clip": self.critic_grad_clip is None or self.critic_grad_clip > 0,
+            "gamma": 0 <= self.gamma <= 1,
+            "tau": 0 < self.tau <= 1,
+            "ou_theta": 0 <= self.ou_theta <= 1,
+            "ou_sigma": self.ou_sigma >= 0,
+            "noise_scale": self.noise_scale >= 0,
+            "noise_decay": 0 < self.noise_decay <= 1,
+            "noise_decay_per": self.noise_decay_per in ("episode", "step"),
+            "noise_min": self.noise_min >= 0,
+            "warmup_steps": isinstance(self.warmup_steps, int) and self.warmup_steps >= 0,
+            "target_noise": self.target_noise >= 0,
+            "target_noise_clip": self.target_noise_clip > 0,
+            "batch_norm": isinstance(self.batch_norm, bool),
+            "twin_critics": isinstance(self.twin_critics, bool),
+        }
+        bad = [f"{name}={getattr(self, name)!r}" for name, ok in checks.items() if not ok]
+        if bad:
+            raise ValueError(f"invalid DDPGConfig values: {', '.join(bad)}")
+
+
+class Batch(NamedTuple):
+    """A sampled mini-batch; rewards and discounts are (B, 1) like the critic's output."""
+
+    states: torch.Tensor
+    actions: torch.Tensor
+    rewards: torch.Tensor
+    next_states: torch.Tensor
+    discounts: torch.Tensor  # gamma**n to bootstrap, 0 after a true terminal state
+
+
+class ReplayBuffer:
+    """Fixed-size ring of transitions in ONE pre-allocated float32 tensor, shared by all arms.
+
+    Each row packs ``state | action | reward | next_state | discount``, so a sample is one
+    ``index_select``; the columns come back as views. ``torch.empty`` lets the OS page the
+    memory in as rows are written, so a 1e6 buffer costs nothing until it fills.
+    """
+
+    def __init__(
+        self,
+        capacity: int,
+        state_size: int,
+        action_size: int,
+        device: torch.device | str = "cpu",
+        seed: int = 0,
+    ) -> None:
+        self.capacity = capacity
+        self.device = torch.device(device)
+        s, a = state_size, action_size
+        bounds = np.cumsum([0, s, a, 1, s, 1])
+        self._columns = [slice(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
+        self._data = torch.empty((capacity, int(bounds[-1])), dtype=torch.float32)
+        self._pos = 0
+        self._size = 0
+        self._generator = torch.Generator().manual_seed(seed)
+
+    def __len__(self) -> int:
+        return self._size
+
+    def add(
+        self,
+        states: np.ndarray,
+        actions: np.ndarray,
+        rewards: np.ndarray,
+        next_states: np.ndarray,
+        discounts: np.ndarray,
+    ) -> None:
+        """Append one row per arm: states (n, S), actions (n, A), rewards and discounts (n,)."""
+        rows = np.concatenate(
+            (states, actions, rewards[:, None], next_states, discounts[:, None]),
+            axis=1,
+            dtype=np.float32,
+        )
+        n = len(rows)
+        if n > self.capacity:
+            raise ValueError(f"cannot add {n} rows to a buffer of capacity {self.capacity}")
+        index = (self._pos + np.arange(n)) % self.capacity
+        self._data[torch.from_numpy(index)] = torch.from_numpy(rows)
+        self._pos = (self._pos + n) % self.capacity
+        self._size = min(self._size + n, self.capacity)
+
+    def sample(self, batch_size: int) -> Batch:
+        """Uniform sample with replacement, as tensors on the buffer's device."""
+        if batch_size > self._size:
+            raise ValueError(f"cannot sample {batch_size} rows from {self._size} stored")
+        index = torch.randint(self._size, (batch_size,), generator=self._generator)
+        rows = self._data.index_select(0, index).to(self.device, non_blocking=True)
+        return Batch(*(rows[:, columns] for columns in self._columns))
+
+
+class OUNoise:
+    """Ornstein-Uhlenbeck noise, one independent process per arm and action dimension.
+
+    ``x <- x + theta (mu - x) + sigma N(0, 1)`` (dt = 1). The course template drew the
+    increment from U[0, 1) (``random.random()``), whose mean 0.5 drifts x to about +0.67 and
+    correlates all arms' pushes; Gaussian increments keep the mean at mu. The stationary
+    standard deviation is ``sigma / sqrt(theta (2 - theta))`` (0.38 for the defaults).
+    Samples are multiplied by ``scale``, which ``decay_scale`` shrinks towards ``min_scale``.
+    """
+
+    def __init__(
+        self,
+        shape: tuple[int, ...],
+        theta: float,
+        sigma: float,
+        scale: float = 1.0,
+        decay: float = 1.0,
+        min_scale: float = 0.0,
+        seed: int = 0,
+        mu: float = 0.0,
+    ) -> None:
+        self.shape = shape
+        self.theta, self.sigma, self.mu = theta, sigma, mu
+        self.scale, self.decay, self.min_scale = scale, decay, min_scale
+        self._rng = np.random.default_rng(seed)
+        self.state = np.full(shape, mu, dtype=np.float32)
+
+    def reset(self) -> None:
+        self.state.fill(self.mu)
+
+    def sample(self) -> np.ndarray:
+        increment = self._rng.standard_normal(self.shape, dtype=np.float32)
+        self.state += self.theta * (self.mu - self.state) + self.sigma * increment
+        return self.scale * self.state
+
+    def decay_scale(self) -> None:
+        self.scale = max(self.min_scale, self.scale * self.decay)
+
+
+class NStepAccumulator:
+    """Turns every arm's 1-step transitions into n-step ones, all arms at once.
+
+    A transition from step t carries ``R = r_t + gamma r_{t+1} + ... + gamma^(m-1) r_{t+m-1}``,
+    the state reached after those m <= n steps, and ``discount = gamma^m`` to bootstrap from it,
+    or 0 if a true terminal state came first (the sum then stops there). ``flush`` emits the
+    shorter windows left at an episode's end. With n = 1 this is the plain 1-step transition.
+    """
+
+    def __init__(self, n: int, gamma: float) -> None:
+        self.n = n
+        self.gamma = gamma
+        self._window: deque[tuple[np.ndarray, ...]] = deque()
+
+    def push(
+        self,
+        states: np.ndarray,
+        actions: np.ndarray,
+        rewards: np.ndarray,
+        next_states: np.ndarray,
+        terminals: np.ndarray,
+    ) -> list[tuple[np.ndarray, ...]]:
+        """Add one step of all arms; return the transitions completed by it (0 or 1)."""
+        self._window.append((states, actions, rewards, next_states, terminals))
+        if len(self._window) < self.n:
+            return []
+        return [self._pop_oldest()]
+
+    def flush(self) -> list[tuple[np.ndarray, ...]]:
+        """Emit and forget all pending (shorter) windows."""
+        return [self._pop_oldest() for _ in range(len(self._window))]
+
+    def _pop_oldest(self) -> tuple[np.ndarray, ...]:
+        states, actions = self._window[0][:2]
+        returns = np.zeros(len(states), dtype=np.float32)
+        discounts = np.ones(len(states), dtype=np.float32)
+        alive = np.ones(len(states), dtype=bool)  # no terminal state reached yet
+        next_states = np.empty_like(states)
+        for _, _, rewards, successors, terminals in self._window:
+            returns += np.where(alive, discounts * rewards, 0.0).astype(np.float32)
+            next_states[alive] = successors[alive]
+            discounts[alive] *= self.gamma
+            discounts[alive & terminals] = 0.0
+            alive &= ~terminals
+        self._window.popleft()
+        return states, actions, returns, next_states, discounts
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint file cannot be read or does not fit the network it is loaded into."""
+
+
+def atomic_save(state_dict: dict[str, torch.Tensor], path: Path) -> None:
+    """``torch.save`` to a temporary file in the same directory, then ``os.replace``.
+
+    Readers, a crash and a Ctrl-C in the middle only ever see the old file or the new one.
+    Tensors are stored on the CPU so the file loads on any machine without ``map_location``.
+    """
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save({k: v.detach().cpu() for k, v in state_dict.items()}, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; a checkpoint is an ordinary file
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def load_checked(module: nn.Module, path: Path, device: torch.device) -> None:
+    """Load a plain state_dict into ``module``, saying which file is wrong and how."""
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint file {path} does not exist")
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+    except Exception as e:
+        raise CheckpointError(f"{path} is not a readable PyTorch checkpoint: {e}") from e
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{path} holds a {type(state).__name__}, not a state_dict")
+    expected = module.state_dict()
+    problems = []
+    if missing := sorted(expected.keys() - state.keys()):
+        problems.append(f"missing keys {missing}")
+    if unexpected := sorted(state.keys() - expected.keys()):
+        problems.append(f"unexpected keys {unexpected}")
+    for key in sorted(expected.keys() & state.keys()):
+        value, want = state[key], expected[key]
+        if not isinstance(value, torch.Tensor):
+            problems.append(f"{key} is a {type(value).__name__}, not a tensor")
+        elif value.shape != want.shape:
+            problems.append(f"{key} has shape {tuple(value.shape)}, expected {tuple(want.shape)}")
+        elif value.is_floating_point() and not torch.isfinite(value).all():
+            problems.append(f"{key} contains NaN or infinite values")
+    if problems:
+        raise CheckpointError(
+            f"{path} does not fit the agent's {type(module).__name__} "
+            f"(check the hidden sizes and batch_norm of DDPGConfig): {'; '.join(problems)}"
+        )
+    module.load_state_dict(state)
+
+
+def _adam(params: list[nn.Parameter], lr: float, weight_decay: float = 0.0) -> torch.optim.Adam:
+    # The fused kernel (one op for all parameters) is the fastest Adam on CPU and CUDA.
+    try:
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay, fused=True)
+    except RuntimeError:
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay, foreach=True)
+
+
+def _checked_array(x: object, name: str, shape: tuple[int | None, ...], dtype=np.float32):
+    """``x`` as a contiguous array of ``dtype``; ValueError on a wrong shape or a NaN/inf."""
+    try:
+        array = np.ascontiguousarray(x, dtype=dtype)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{name} cannot be converted to a {np.dtype(dtype)} array: {e}") from e
+    if array.ndim != len(shape) or any(
+        w not in (None, n) for w, n in zip(shape, array.shape, strict=False)
+    ):
+        want = "(" + ", ".join("n" if w is None else str(w) for w in shape) + ")"
+        raise ValueError(f"{name} must have shape {want}, got {array.shape}")
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return array
+
+
+class Agent:
+    """DDPG for ``num_agents`` arms sharing one actor, one critic and one replay buffer.
+
+    ``act`` acts for all arms in one batched forward pass; ``step`` stores all arms'
+    transitions and learns ``learn_iterations`` times every ``learn_every`` calls; call
+    ``reset`` at the start of every episode. ``device=None`` picks CUDA when present. The
+    seed fixes the network initialisation (through torch's global RNG), the noise, the
+    warm-up actions and the replay sampling: same seed, same run on the CPU.
+    """
+
+    def __init__(
+        self,
+        state_size: int,
+        action_size: int,
+        num_agents: int,
+        config: DDPGConfig | None = None,
+        seed: int = 0,
+        device: torch.device | str | None = None,
+    ) -> None:
+        self.state_size, self.action_size, self.num_agents = state_size, action_size, num_agents
+        self.config = cfg = config or DDPGConfig()
+        if device is None:
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.device = torch.device(device)
+
+        torch.manual_seed(seed)
+        self.actor_local = Actor(state_size, action_size, cfg.actor_hidden, cfg.batch_norm)
+        self.critic_local = Critic(state_size, action_size, cfg.critic_hidden, cfg.batch_norm)
+        self.critic2_local = (
+            Critic(state_size, action_size, cfg.critic_hidden, cfg.batch_norm)
+            if cfg.twin_critics
+            else None
+        )
+        locals_ = [
+            m for m in (self.actor_local, self.critic_local, self.critic2_local) if m is not None
+        ]
+        for module in locals_:
+            module.to(self.device)
+        # Target networks start as copies and stay in training mode, like the local networks:
+        # their BatchNorm layers normalise with batch statistics (the recipe's behaviour).
+        targets = [copy.deepcopy(m) for m in locals_]
+        self.actor_target, self.critic_target = targets[:2]
+        self.critic2_target = targets[2] if cfg.twin_critics else None
+        self._local_params = [p for m in locals_ for p in m.parameters()]
+        self._target_params = [p for m in targets for p in m.parameters()]
+        for p in self._target_params:
+            p.requires_grad_(False)
+
+        self._actor_params = list(self.actor_local.parameters())
+        self._critic_params = [p for m in locals_[1:] for p in m.parameters()]
+        self.actor_optimizer = _adam(self._actor_params, cfg.lr_actor)
+        self.critic_optimizer = _adam(self._critic_params, cfg.lr_critic, cfg.critic_weight_decay)
+
+        self.memory = ReplayBuffer(cfg.buffer_size, state_size, action_size, self.device, seed)
+        self.noise = OUNoise(
+            (num_agents, action_size),
+            cfg.ou_theta,
+            cfg.ou_sigma,
+            cfg.noise_scale,
+            cfg.noise_decay,
+            cfg.noise_min,
+            seed=seed,
+        )
+        self.n_step = NStepAccumulator(cfg.n_step, cfg.gamma)
+        self._rng = np.random.default_rng(seed + 1)  # warm-up actions
+        self._generator = torch.Generator(self.device).manual_seed(seed)  # target smoothing
+        self.t_step = 0  # calls of step(), i.e. env steps
+        self.updates = 0  # critic updates
+        self.episodes = 0  # calls of reset()
+
+    # ----- acting ------------------------------------------------------------------------
+    def act(self, states: np.ndarray, add_noise: bool = True) -> np.ndarray:
+        """Actions in [-1, 1] for states (n, state_size); with noise n must be num_agents."""
+        n = self.num_agents if add_noise else None
+        states = _checked_array(states, "states", (n, self.state_size))
+        if add_noise and self.t_step < self.config.warmup_steps:
+            return self._rng.uniform(-1, 1, (n, self.action_size)).astype(np.float32)
+        self.actor_local.eval()  # BatchNorm must use its running statistics, not these n rows
+        with torch.inference_mode():
+            actions = self.actor_local(torch.from_numpy(states).to(self.device)).cpu().numpy()
+        self.actor_local.train()
+        if add_noise:
+            actions = actions + self.noise.sample()
+            if self.config.noise_decay_per == "step":
+                self.noise.decay_scale()
+        return np.clip(actions, -1.0, 1.0)
+
+    def reset(self) -> None:
+        """Start an episode: store the last one's pending n-step transitions, reset the noise."""
+        for transition in self.n_step.flush():
+            self.memory.add(*transition)
+        self.noise.reset()
+        if self.episodes > 0 and self.config.noise_decay_per == "episode":
+            self.noise.decay_scale()
+        self.episodes += 1
+
+    # ----- storing and learning ----------------------------------------------------------
+    def step(
+        self,
+        states: np.ndarray,
+        actions: np.ndarray,
+        rewards: np.ndarray,
+        next_states: np.ndarray,
+        terminals: np.ndarray,
+    ) -> None:
+        """Store one env step of every arm and learn on schedule.
+
+        ``terminals`` marks TRUE terminal states only (never for Reacher). After a time-limit
+        end, pass the true final observations as ``next_states``: the value is bootstrapped.
+        """
+        n, s, a = self.num_agents, self.state_size, self.action_size
+        transition = (
+            _checked_array(states, "states", (n, s)),
+            _checked_array(actions, "actions", (n, a)),
+            _checked_array(rewards, "rewards", (n,)),
+            _checked_array(next_states, "next_states", (n, s)),
+            _checked_array(terminals, "terminals", (n,), dtype=bool),
+        )
+        for completed in self.n_step.push(*transition):
+            self.memory.add(*completed)
+        self.t_step += 1
+        cfg = self.config
+        if self.t_step % cfg.learn_every == 0 and len(self.memory) >= cfg.batch_size:
+            for _ in range(cfg.learn_iterations):
+                self.learn(self.memory.sample(cfg.batch_size))
+
+    def learn(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """One critic update; every ``policy_delay`` of them an actor and target update.
+
+        Returns the (detached) critic loss and actor loss (None when the actor waited).
+        """
+        critic_loss = self.update_critic(batch)
+        self.updates += 1
+        if self.updates % self.config.policy_delay != 0:
+            return critic_loss, None
+        actor_loss = self.update_actor(batch.states)
+        self.soft_update()
+        return critic_loss, actor_loss
+
+    @torch.no_grad()
+    def compute_targets(self, batch: Batch) -> torch.Tensor:
+        """TD targets r + discount * Q'(s', mu'(s')), shape (B, 1)."""
+        next_actions = self.actor_target(batch.next_states)
+        if self.config.target_noise > 0:
+            noise = (
+                torch.randn(next_actions.shape, generator=self._generator, device=self.device)
+                * self.config.target_noise
+            )
+            clip = self.config.target_noise_clip
+            next_actions = (next_actions + noise.clamp_(-clip, clip)).clamp_(-1.0, 1.0)
+        q_next = self.critic_target(batch.next_states, next_actions)
+        if self.critic2_target is not None:
+            q_next = torch.minimum(q_next, self.critic2_target(batch.next_states, next_actions))
+        return batch.rewards + batch.discounts * q_next
+
+    def update_critic(self, batch: Batch) -> torch.Tensor:
+        targets = self.compute_targets(batch)
+        loss = nn.functional.mse_loss(self.critic_local(batch.states, batch.actions), targets)
+        if self.critic2_local is not None:
+            loss = loss + nn.functional.mse_loss(
+                self.critic2_local(batch.states, batch.actions), targets
+            )
+        self.critic_optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.config.critic_grad_clip is not None:
+            nn.utils.clip_grad_norm_(self._critic_params, self.config.critic_grad_clip)
+        self.critic_optimizer.step()
+        return loss.detach()
+
+    def update_actor(self, states: torch.Tensor) -> torch.Tensor:
+        loss = -self.critic_local(states, self.actor_local(states)).mean()
+        self.actor_optimizer.zero_grad(set_to_none=True)
+        # Gradients for the actor only: the critic's weights need none in this update.
+        loss.backward(inputs=self._actor_params)
+        self.actor_optimizer.step()
+        return loss.detach()
+
+    def soft_update(self) -> None:
+        """theta_target <- (1 - tau) theta_target + tau theta_local, all networks in one op."""
+        torch._foreach_lerp_(self._target_params, self._local_params, self.config.tau)
+
+    # ----- checkpoints -------------------------------------------------------------------
+    def _checkpoint_files(self) -> dict[str, nn.Module]:
+        files = {ACTOR_FILE: self.actor_local, CRITIC_FILE: self.critic_local}
+        if self.critic2_local is not None:
+            files[CRITIC2_FILE] = self.critic2_local
+        return files
+
+    def save(self, directory: str | Path) -> None:
+        """Write the local networks as plain state_dicts, each file atomically."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        for name, module in self._checkpoint_files().items():
+            atomic_save(module.state_dict(), directory / name)
+
+    def load(self, directory: str | Path) -> None:
+        """Load the local networks (checked) and copy them into the targets."""
+        directory = Path(directory)
+        for name, module in self._checkpoint_files().items():
+            load_checked(module, directory / name, self.device)
+        torch._foreach_copy_(self._target_params, self._local_params)

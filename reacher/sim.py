@@ -1,0 +1,291 @@
+"""Unity ML-Agents 0.4 Reacher re-created in MuJoCo: all arms in one model, vectorised API.
+
+Every semantic choice follows `shared/reacher/SPEC.md` (section numbers below refer to it):
+world-frame torques of 150·action on each segment (§2), +0.01 per 0.02 s physics step while the
+hand is inside the goal (§3), a goal circling at radius 8 (§4), Unity's RNG for the goal draws
+(§5), universal joints with Unity's angular drag and 7 rad/s clamp (§6), 4 physics steps per
+decision and the automatic reset on the 1001st decision (§6.4), and observations built exactly
+as Unity's `CollectObservations` builds them, in Unity's y-up frame (§1, mapping in §9).
+"""
+
+from collections.abc import Mapping
+
+import mujoco
+import numpy as np
+
+from reacher.mjcf import (
+    GOAL_HEIGHT,
+    GOAL_RADIUS,
+    HAND_RADIUS,
+    ROOTS_UNITY_XZ,
+    SENSORS_PER_ARM,
+    TIMESTEP,
+    build_mjcf,
+    observation_gather,
+)
+from reacher.unity_rng import UnityRandom
+
+OBSERVATION_SIZE = 33
+ACTION_SIZE = 4
+MAX_AGENTS = len(ROOTS_UNITY_XZ)
+
+PHYSICS_STEPS_PER_DECISION = 4  # numberOfActionsBetweenDecisions (§6.4)
+MAX_PHYSICS_STEPS = 4000  # the agents' maxStep; done shows up on the 1001st decision (§6.4)
+TORQUE_SCALE = 150.0  # ReacherAgent.AgentAction (§2)
+DRAG_FACTOR = 1.0 - 0.05 * TIMESTEP  # Unity's angularDrag 0.05: ω ← ω·(1 − drag·dt) (§6.2)
+MAX_ANGULAR_SPEED = 7.0  # Unity's default Rigidbody.maxAngularVelocity (§1)
+REWARD_PER_PHYSICS_STEP = np.float32(0.01)  # the goal trigger's AddReward(0.01f) (§3)
+DEFAULT_RESET_PARAMETERS = {"goal_speed": 1.0, "goal_size": 5.0}
+_SENSORS_BIT = int(mujoco.mjtDisableBit.mjDSBL_SENSOR)
+
+
+class ReacherInstabilityError(RuntimeError):
+    """MuJoCo's state diverged (NaN, infinity or a huge acceleration); call reset()."""
+
+
+class ReacherSim:
+    """The 20-arm (or fewer) Reacher as a vectorised, in-process environment.
+
+    `reset()` returns the (n, 33) float32 observations; `step(actions)` applies (n, 4) actions
+    for 4 physics steps and returns observations, rewards, dones and max_reached. On the 1001st
+    step of an episode every arm is done, the returned observation is already the next episode's
+    reset state, and `final_observations` holds the observation reached before that reset.
+    """
+
+    observation_size = OBSERVATION_SIZE
+    action_size = ACTION_SIZE
+
+    def __init__(self, num_agents: int = MAX_AGENTS, seed: int = 0) -> None:
+        if not 1 <= num_agents <= MAX_AGENTS:
+            raise ValueError(f"num_agents must be in [1, {MAX_AGENTS}], got {num_agents}")
+        n = self.num_agents = num_agents
+        self.model = mujoco.MjModel.from_xml_string(build_mjcf(num_agents))
+        self.data = mujoco.MjData(self.model)
+        self.reset_parameters = dict(DEFAULT_RESET_PARAMETERS)
+        self.final_observations: np.ndarray | None = None
+        self._rng = UnityRandom(seed)
+
+        m, d = self.model, self.data
+        arm_bodies = [m.body(f"{seg}{i}").id for i in range(n) for seg in "AB"]
+        if arm_bodies != list(range(1, 2 * n + 1)) or m.nq != 4 * n or m.nmocap != n:
+            raise AssertionError("unexpected model layout")  # the views below rely on it
+        # Views into MuJoCo's arrays: per arm the hinges are (A_z, A_x, B_z, B_x), and the
+        # world torques (x, y) of A and B sit in xfrc_applied[body, 3:5].
+        self._qpos = d.qpos.reshape(n, 4)
+        self._qvel = d.qvel.reshape(n, 4)
+        self._torques = d.xfrc_applied[1 : 2 * n + 1].reshape(n, 2, 6)[:, :, 3:5]
+        self._hand_ids = np.array([m.geom(f"hand{i}").id for i in range(n)])
+        self._goal_geom_ids = np.array([m.geom(f"goal{i}").id for i in range(n)])
+        self._roots = np.array([(x, z, 0.0) for x, z in ROOTS_UNITY_XZ[:n]])
+        self._warnings = d.warning.number  # live view of MuJoCo's warning counters
+
+        source, sign = observation_gather()
+        self._obs_index = (np.arange(n)[:, None] * SENSORS_PER_ARM + source).ravel()
+        self._obs_sign = np.tile(sign, n)
+        self._obs = np.zeros((n, OBSERVATION_SIZE), dtype=np.float32)
+        self._obs[:, 30] = 1.0  # hand.localPosition is the constant (0, 1, 0) (§1)
+
+        # Per-episode state, set by reset().
+        self._goal_degree = np.zeros(n, dtype=np.float32)  # Unity keeps goalDegree in float32
+        self._goal_speed = np.zeros(n, dtype=np.float32)
+        self._goal_size = np.float32(DEFAULT_RESET_PARAMETERS["goal_size"])
+        self._physics_steps = 0
+        self._needs_reset = True
+
+        # Preallocated buffers for the per-step work.
+        self._degrees = np.zeros((PHYSICS_STEPS_PER_DECISION, n), dtype=np.float32)
+        self._hands = np.zeros((PHYSICS_STEPS_PER_DECISION, n, 3))
+        self._goal_offsets = np.full((PHYSICS_STEPS_PER_DECISION, n, 3), GOAL_HEIGHT)
+        # Reward for 0..4 rewarded physics steps: float32 sums of 0.01f, as Unity accumulates.
+        quanta = np.full(PHYSICS_STEPS_PER_DECISION + 1, REWARD_PER_PHYSICS_STEP)
+        quanta[0] = 0.0
+        self._reward_table = np.cumsum(quanta, dtype=np.float32)
+
+    # ------------------------------------------------------------------ public API
+
+    @property
+    def goal_size(self) -> float:
+        """The goal diameter in effect (Unity's goal_size; the trigger radius is half of it)."""
+        return float(self._goal_size)
+
+    def seed(self, seed: int) -> None:
+        """Re-seed Unity's RNG (`Random.InitState`); takes effect at the next reset."""
+        self._rng.init_state(seed)
+
+    def reset(self, config: Mapping[str, float] | None = None) -> np.ndarray:
+        """Start a new episode for every arm; `config` updates the sticky reset parameters."""
+        if config:
+            unknown = set(config) - set(DEFAULT_RESET_PARAMETERS)
+            if unknown:
+                raise ValueError(
+                    f"unknown reset parameters {sorted(unknown)}; "
+                    f"expected {sorted(DEFAULT_RESET_PARAMETERS)}"
+                )
+            try:
+                values = {key: float(value) for key, value in config.items()}
+            except (TypeError, ValueError):
+                values = {"": np.nan}
+            if not all(np.isfinite(v) for v in values.values()):
+                raise ValueError(f"reset parameters must be finite numbers, got {dict(config)}")
+            self.reset_parameters.update(values)
+        self._reset_episode()
+        return self._obs.copy()
+
+    def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Apply `actions` (n, 4) for 4 physics steps: (obs, rewards, dones, max_reached)."""
+        if self._needs_reset:
+            raise RuntimeError("call reset() before step()")
+        actions = self._validated(actions)
+
+        # Unity re-applies the same torques on each of the 4 physics steps (§2).
+        np.multiply(actions.reshape(-1, 2, 2), -TORQUE_SCALE, out=self._torques)
+        self._advance_goals()
+        m, d = self.model, self.data
+        flags = m.opt.disableflags & ~_SENSORS_BIT
+        for k in range(PHYSICS_STEPS_PER_DECISION):
+            # Split step: integrate, apply Unity's drag and clamp, then compute the new state's
+            # kinematics, so everything read afterwards is current (PERFORMANCE §2b). Only the
+            # last physics step's sensors are read, for the observation.
+            mujoco.mj_step2(m, d)
+            self._apply_drag_and_clamp()
+            last = k == PHYSICS_STEPS_PER_DECISION - 1
+            m.opt.disableflags = flags if last else flags | _SENSORS_BIT
+            mujoco.mj_step1(m, d)
+            np.take(d.geom_xpos, self._hand_ids, axis=0, out=self._hands[k])
+        self._physics_steps += PHYSICS_STEPS_PER_DECISION
+        self._check_stable()
+        rewards = self._rewards()
+        self._observe()
+
+        n = self.num_agents
+        done = self._physics_steps > MAX_PHYSICS_STEPS
+        final_observations = self._obs.copy() if done else None
+        if done:  # Unity resets the arms before sending the done step's observation (§6.4)
+            self._reset_episode()
+        self.final_observations = final_observations
+        return self._obs.copy(), rewards, np.full(n, done), np.full(n, done)
+
+    def hand_positions(self) -> np.ndarray:
+        """(n, 3) world positions of the hand centres, MuJoCo frame (z up)."""
+        return self.data.geom_xpos[self._hand_ids].copy()
+
+    def goal_positions(self) -> np.ndarray:
+        """(n, 3) world positions of the goal centres, MuJoCo frame (z up)."""
+        return self.data.mocap_pos.copy()
+
+    def goal_reached(self) -> np.ndarray:
+        """(n,) bool: the hand centre is within the reward distance of the goal centre now."""
+        distance = np.linalg.norm(self.hand_positions() - self.goal_positions(), axis=1)
+        return distance < self._reward_distance()
+
+    # ------------------------------------------------------------------ internals
+
+    def _validated(self, actions: np.ndarray) -> np.ndarray:
+        n = self.num_agents
+        try:
+            actions = np.asarray(actions, dtype=np.float64)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"actions must be numbers of shape ({n}, 4): {error}") from None
+        if actions.shape not in ((n, ACTION_SIZE), (n * ACTION_SIZE,)):
+            raise ValueError(
+                f"actions must have shape ({n}, {ACTION_SIZE}) or ({n * ACTION_SIZE},), "
+                f"got {actions.shape}"
+            )
+        if not np.isfinite(actions).all():
+            raise ValueError("actions must be finite (got NaN or infinity)")
+        return np.clip(actions, -1.0, 1.0)  # Unity clamps each action to [-1, 1] (§2)
+
+    def _reward_distance(self) -> float:
+        return HAND_RADIUS + 0.5 * float(self._goal_size)
+
+    def _reset_episode(self) -> None:
+        """Unity's AgentReset for every arm: arms hang at rest, new goal angle and speed (§5)."""
+        m, d = self.model, self.data
+        mujoco.mj_resetData(m, d)  # all hinge angles 0 = hanging straight down, at rest
+        goal_speed = np.float32(self.reset_parameters["goal_speed"])
+        self._goal_size = np.float32(self.reset_parameters["goal_size"])
+        m.geom_size[self._goal_geom_ids, 0] = 0.5 * self._goal_size
+        for i in range(self.num_agents):  # two draws per agent, in agent order (§5)
+            self._goal_degree[i] = self._rng.range_int(0, 360)
+            self._goal_speed[i] = self._rng.range_float(-1.0, 1.0) * goal_speed
+        self._obs[:, 32] = self._goal_speed
+        self._set_goal_bodies(self._goal_degree)
+        mujoco.mj_step1(m, d)
+        self._physics_steps = 0
+        self._needs_reset = False
+        self.final_observations = None
+        self._observe()
+
+    def _set_goal_bodies(self, degrees: np.ndarray) -> None:
+        radians = np.radians(degrees, dtype=np.float64)
+        goals = self.data.mocap_pos
+        goals[:] = self._roots
+        goals[:, 0] += GOAL_RADIUS * np.sin(radians)
+        goals[:, 1] += GOAL_RADIUS * np.cos(radians)
+        goals[:, 2] += GOAL_HEIGHT
+
+    def _advance_goals(self) -> None:
+        """goalDegree += goalSpeed before each physics step, in float32 (§4)."""
+        degree = self._goal_degree
+        for k in range(PHYSICS_STEPS_PER_DECISION):
+            degree = np.add(degree, self._goal_speed, out=self._degrees[k])
+        self._goal_degree[:] = degree
+        # The goal has no physics, so the mocap bodies only need the final pose (for the
+        # observation and renderers); rewards use every substep's pose (see _rewards).
+        self._set_goal_bodies(degree)
+
+    def _apply_drag_and_clamp(self) -> None:
+        """Unity's per-body angular drag and 7 rad/s clamp, in joint space.
+
+        Drag scales each body's world ω by DRAG_FACTOR, i.e. every hinge velocity. The clamp
+        scales A's hinge velocities so |ω_A| ≤ 7, then B's relative part so |ω_B| ≤ 7 (the
+        SPEC §9 reference clamp). It runs after MuJoCo's semi-implicit Euler step, on the
+        new pose, as in SPEC §9's step function: positions were integrated with the unclamped
+        velocity, and the observed |ω| never exceeds 7 (§11). (PERFORMANCE §7 found clamping
+        before the position update slightly closer to PhysX, but then the observed |ω_B|
+        can exceed 7 because the bound depends on the pose.)
+
+        With hinge angles (a_z, a_x, b_z, b_x), A's ω in A's frame is
+        (ȧ_x, ȧ_z·cos a_x, −ȧ_z·sin a_x) and B's relative ω is (ḃ_x·cos b_z, ḃ_z, −ḃ_x·sin b_z).
+        """
+        q, v = self._qpos, self._qvel
+        cos, sin = np.cos(q[:, 1:3]), np.sin(q[:, 1:3])
+        v2 = v * v
+        wa2 = v2[:, 0] + v2[:, 1]  # |ω_A|²
+        wr2 = v2[:, 2] + v2[:, 3]  # |ω_B − ω_A|²
+        dot = v[:, 1] * v[:, 3] * cos[:, 1] + v[:, 0] * (
+            v[:, 2] * cos[:, 0] + v[:, 3] * sin[:, 0] * sin[:, 1]
+        )
+        scale_a = MAX_ANGULAR_SPEED / np.maximum(MAX_ANGULAR_SPEED / DRAG_FACTOR, np.sqrt(wa2))
+        # Largest t ≤ DRAG_FACTOR with |scale_a·ω_A + t·ω_rel| ≤ 7: the positive root of
+        # wr2·t² + 2·b·t − c = 0.
+        b = scale_a * dot
+        c = np.maximum(MAX_ANGULAR_SPEED**2 - scale_a * scale_a * wa2, 0.0)
+        scale_b = (np.sqrt(b * b + wr2 * c) - b) / (wr2 + 1e-12)
+        np.minimum(scale_b, DRAG_FACTOR, out=scale_b)
+        v[:, :2] *= scale_a[:, None]
+        v[:, 2:] *= scale_b[:, None]
+
+    def _check_stable(self) -> None:
+        if self._warnings.any() or not np.isfinite(self.data.qvel).all():
+            self._needs_reset = True
+            counts = {mujoco.mjtWarning(k).name: int(c) for k, c in enumerate(self._warnings) if c}
+            raise ReacherInstabilityError(
+                f"MuJoCo diverged after {self._physics_steps} physics steps of this episode "
+                f"(warnings: {counts}); the state is invalid, call reset()"
+            )
+
+    def _rewards(self) -> np.ndarray:
+        """+0.01 for each of the 4 physics steps that ended with the hand in the goal (§3)."""
+        radians = np.radians(self._degrees, dtype=np.float64)
+        goals = self._goal_offsets  # (4, n, 3) goal relative to its root; z stays GOAL_HEIGHT
+        np.multiply(np.sin(radians), GOAL_RADIUS, out=goals[..., 0])
+        np.multiply(np.cos(radians), GOAL_RADIUS, out=goals[..., 1])
+        gap = self._hands - self._roots - goals
+        inside = np.einsum("kij,kij->ki", gap, gap) < self._reward_distance() ** 2
+        return self._reward_table[inside.sum(axis=0)]
+
+    def _observe(self) -> None:
+        """Fill observation[:, 0:29] from MuJoCo's sensors (the rest is constant per episode)."""
+        values = self.data.sensordata[self._obs_index] * self._obs_sign
+        self._obs[:, :29] = values.reshape(self.num_agents, 29)

@@ -1,0 +1,174 @@
+"""The Unity side of the ML-Agents 0.4 ("API-4") protocol, serving ReacherSim to `unityagents`.
+
+`Reacher_Linux/Reacher.x86_64` runs `python -m reacher.unity_server --port N`. The Python
+client (`unityagents.UnityEnvironment`) is the gRPC *server*; we connect to it, send the
+academy description, and from then on every `Exchange` call carries our latest output and
+returns the client's next command (PROTOCOL.md §2.3).
+"""
+
+import os
+import signal
+
+# First of all: a Jupyter "interrupt kernel" signals the kernel's whole process group, us
+# included, and the client would then wait forever for an answer that never comes.
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+CLIENT_PID = os.getppid()  # read before the slow imports, in case the client dies meanwhile
+
+import argparse  # noqa: E402
+import sys  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+
+import grpc  # noqa: E402
+import numpy as np  # noqa: E402
+
+from reacher import wire  # noqa: E402
+from reacher.sim import ReacherInstabilityError, ReacherSim  # noqa: E402
+
+# The academy and brain of the Udacity build, as print(env) shows them (SPEC §7.3).
+BRAIN_NAME = "ReacherBrain"
+NUM_AGENTS, OBSERVATION_SIZE, ACTION_SIZE = 20, 33, 4
+RESET_PARAMETERS = {"goal_speed": 1.0, "goal_size": 5.0}
+DEFAULT_BASE_PORT = 5005  # UnityEnvironment's default; its port is base_port + worker_id
+EXCHANGE = "/communicator_objects.UnityToExternal/Exchange"
+CONNECT_TIMEOUT_S = 30.0  # the client itself gives up after 30 s without our first message
+OWNER_GRACE_S = 2.0  # how long to wait for our parent's listening socket before just counting
+
+
+def _log(message: str) -> None:
+    print(f"Reacher.x86_64: {message}", file=sys.stderr, flush=True)
+
+
+def _exit_when_orphaned() -> None:
+    """Exit as soon as our parent (the client) is gone, even if it was SIGKILLed mid-call."""
+
+    def watch() -> None:
+        while os.getppid() == CLIENT_PID:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def _listening_sockets(port: int) -> set[str]:
+    """Inodes of the TCP sockets (IPv4 and IPv6) in LISTEN state on `port`."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                rows = [line.split() for line in f.readlines()[1:]]
+        except OSError:
+            continue
+        for row in rows:
+            if row[3] == "0A" and int(row[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(row[9])
+    return inodes
+
+
+def _sockets_of(pid: int) -> set[str]:
+    """Inodes of the sockets process `pid` has open (empty if we may not look)."""
+    inodes = set()
+    try:
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    except OSError:
+        pass
+    return inodes
+
+
+def _other_listeners(port: int) -> int:
+    """How many servers besides our client's listen on `port`.
+
+    gRPC binds with SO_REUSEPORT, so a second client on the same port binds too and each new
+    connection goes to one of them at random (PROTOCOL.md §5, pitfall 7). We are started before
+    our client listens, so we first wait for our parent's socket to show up; if the parent is
+    not the client (started by hand or by a wrapper), we fall back to counting listeners.
+    """
+    deadline = time.monotonic() + OWNER_GRACE_S
+    while True:
+        listening = _listening_sockets(port)
+        ours = listening & _sockets_of(CLIENT_PID)
+        if ours:
+            return len(listening - ours)
+        if time.monotonic() > deadline:
+            return max(len(listening) - 1, 0)
+        time.sleep(0.01)
+
+
+class _SimulatorError(Exception):
+    """The simulator rejected a command; reported to the client as a non-200 status."""
+
+
+def serve(port: int) -> int:
+    """Plays one Unity session on `port`; returns the process exit status."""
+    channel = grpc.insecure_channel(f"localhost:{port}")
+    exchange = channel.unary_unary(EXCHANGE)  # no (de)serialisers: raw bytes both ways
+    init = wire.encode_initialization(BRAIN_NAME, OBSERVATION_SIZE, ACTION_SIZE, RESET_PARAMETERS)
+    encoder = wire.StepEncoder(BRAIN_NAME, NUM_AGENTS, OBSERVATION_SIZE, ACTION_SIZE)
+    try:
+        reply = wire.decode_input(exchange(init, wait_for_ready=True, timeout=CONNECT_TIMEOUT_S))
+        if reply.status != wire.STATUS_OK:
+            return 0
+        # The seed is UnityEnvironment(seed=...), sent in the handshake answer.
+        sim = ReacherSim(num_agents=NUM_AGENTS, seed=reply.seed or 0)
+        output = wire.encode_status(wire.STATUS_OK)  # mandatory, read and dropped by the client
+        while True:
+            command = wire.decode_input(exchange(output))
+            if command.status != wire.STATUS_OK or command.command == wire.COMMAND_QUIT:
+                return 0  # close() sends status 400, then SIGKILLs us
+            try:
+                output = _answer(sim, encoder, command)
+            except _SimulatorError as error:
+                # The client turns a non-200 answer into KeyboardInterrupt in reset()/step() (it
+                # shows no message, hence the log). We stay in step with it: its next reset()
+                # or step() is the reply to this answer.
+                _log(f"{error}; answering with status 500")
+                output = wire.encode_status(500, str(error))
+    except grpc.RpcError as error:
+        _log(f"exchange with the Python client on port {port} failed ({error.code().name})")
+        return 1
+    finally:
+        channel.close()
+
+
+def _answer(sim: ReacherSim, encoder: wire.StepEncoder, command: wire.UnityInput) -> bytes:
+    """Runs one RESET or STEP on `sim` and encodes the resulting observations."""
+    n = NUM_AGENTS
+    if command.command == wire.COMMAND_RESET:
+        observations = sim.reset(command.reset_parameters)  # {} keeps the sticky parameters
+        actions = np.zeros((n, ACTION_SIZE), np.float32)
+        rewards, dones, max_reached = np.zeros(n, np.float32), np.zeros(n, bool), np.zeros(n, bool)
+    else:
+        actions = command.actions.get(BRAIN_NAME)
+        if actions is None:
+            raise _SimulatorError(f"STEP without actions for brain {BRAIN_NAME!r}")
+        try:
+            observations, rewards, dones, max_reached = sim.step(actions)
+        except (ValueError, ReacherInstabilityError) as error:  # bad actions, MuJoCo blew up
+            raise _SimulatorError(f"simulator error: {error}") from error
+    return encoder.encode(
+        observations, actions.reshape(n, ACTION_SIZE), rewards, dones, max_reached
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=DEFAULT_BASE_PORT)
+    # Unity players also get e.g. `-nographics -batchmode` (no_graphics=True): accept and ignore.
+    args, _ = parser.parse_known_args(argv)
+    _exit_when_orphaned()
+    if _other_listeners(args.port):
+        _log(
+            f"another Python client is already listening on port {args.port} "
+            f"(worker_id {args.port - DEFAULT_BASE_PORT} with the default base_port "
+            f"{DEFAULT_BASE_PORT}): its environment is still open. Close it or pass a different "
+            f"worker_id to UnityEnvironment. Not connecting, so as not to cross-wire with it."
+        )
+        return 2
+    return serve(args.port)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# One-command set-up: creates .venv/ in the repo root and installs everything pinned.
+set -euo pipefail
+cd "$(dirname "$0")"
+PYTHON=${PYTHON:-python3.11}
+command -v "$PYTHON" >/dev/null || PYTHON=python3
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet -r requirements.txt
+# The genuine Udacity client; its declared dependencies cannot install on Python 3.11,
+# its real imports (numpy<2, protobuf 3.20.3, grpcio, Pillow) are pinned in requirements.txt.
+.venv/bin/python -m pip install --quiet --no-deps unityagents==0.4.0
+.venv/bin/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+echo "set-up done: $(.venv/bin/python --version), venv at $(pwd)/.venv"

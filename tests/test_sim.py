@@ -1,0 +1,208 @@
+"""ReacherSim behaviour beyond the SPEC checklist: RNG, determinism, stability, reset
+parameters, bad input, and the contract other modules code against."""
+
+import mujoco
+import numpy as np
+import pytest
+
+from reacher.sim import ReacherInstabilityError, ReacherSim
+from reacher.unity_rng import UnityRandom
+
+
+def run_episodes(sim: ReacherSim, episodes: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    observations = [sim.reset()]
+    for _ in range(episodes * 1001):
+        observations.append(sim.step(rng.uniform(-1, 1, size=(sim.num_agents, 4)))[0])
+    return np.array(observations)
+
+
+def test_unity_random_reproduces_seed_zero_draws():
+    rng = UnityRandom(0)
+    assert rng.range_int(0, 360) == 46
+    assert rng.range_float(-1.0, 1.0) == np.float32(-0.16816485)
+    rng.init_state(0)
+    assert rng.range_int(0, 360) == 46  # re-seeding restarts the stream
+
+
+def test_same_seed_gives_identical_observations_over_two_episodes():
+    first = run_episodes(ReacherSim(num_agents=20, seed=3), episodes=2, seed=7)
+    second = run_episodes(ReacherSim(num_agents=20, seed=3), episodes=2, seed=7)
+    np.testing.assert_array_equal(first, second)
+    other = ReacherSim(num_agents=20, seed=4).reset()
+    assert not np.array_equal(other[:, 26:], first[0, :, 26:])
+
+
+def test_seed_method_restarts_unity_stream():
+    sim = ReacherSim(num_agents=20, seed=0)
+    first = sim.reset()
+    sim.reset()
+    sim.seed(0)
+    np.testing.assert_array_equal(sim.reset(), first)
+
+
+# Each style maps (rng, step index, previous actions) to the next (20, 4) actions.
+ACTION_STYLES = {
+    # Saturated torques whose signs switch every 50 steps.
+    "bang_bang": lambda rng, t, a: np.sign(rng.standard_normal((20, 4))) if t % 50 == 0 else a,
+    "uniform": lambda rng, t, a: rng.uniform(-1, 1, size=(20, 4)),
+    # One random action held for a whole episode.
+    "constant": lambda rng, t, a: rng.uniform(-1, 1, size=(20, 4)) if t % 1001 == 0 else a,
+}
+
+
+@pytest.mark.parametrize("style", ACTION_STYLES)
+def test_no_instability_under_extreme_actions(style):
+    sim = ReacherSim(num_agents=20, seed=0)
+    rng = np.random.default_rng(0)
+    sim.reset()
+    actions = None
+    for t in range(3000):
+        actions = ACTION_STYLES[style](rng, t, actions)
+        obs, _, _, _ = sim.step(actions)
+        assert np.isfinite(obs).all()
+    assert not sim.data.warning.number.any()
+
+
+@pytest.mark.parametrize("spin, expected", [(2.0, 2.0 * 0.999**4), (10.0, 7.0 * 0.999**3)])
+def test_angular_drag_and_clamp_act_on_world_angular_speed(spin, expected):
+    # Without gravity, a straight arm spinning about joint A's X hinge keeps spinning rigidly,
+    # so only Unity's drag (x0.999 per physics step) and the 7 rad/s clamp change |ω|.
+    sim = ReacherSim(num_agents=1, seed=0)
+    sim.reset()
+    sim.model.opt.gravity[:] = 0.0
+    sim.data.qvel[1] = spin
+    mujoco.mj_forward(sim.model, sim.data)
+    obs, *_ = sim.step(np.zeros((1, 4)))
+    for omega in (obs[0, 7:10], obs[0, 20:23]):
+        assert np.linalg.norm(omega) == pytest.approx(expected, rel=1e-6)
+
+
+def test_instability_raises_instead_of_returning_nan(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # MuJoCo appends its warnings to ./MUJOCO_LOG.TXT
+    sim = ReacherSim(num_agents=2, seed=0)
+    sim.reset()
+    sim.data.qpos[3] = np.nan  # what a diverged integration would leave behind
+    with pytest.raises(ReacherInstabilityError, match="reset"):
+        sim.step(np.zeros((2, 4)))
+    with pytest.raises(RuntimeError, match="reset"):
+        sim.step(np.zeros((2, 4)))
+    assert np.isfinite(sim.reset()).all()
+    sim.step(np.zeros((2, 4)))
+
+
+def test_step_before_reset_is_refused():
+    with pytest.raises(RuntimeError, match="reset"):
+        ReacherSim(num_agents=1).step(np.zeros((1, 4)))
+
+
+def test_reset_parameters_take_effect_and_stick():
+    sim = ReacherSim(num_agents=20, seed=0)
+    default = sim.reset()
+    assert sim.reset_parameters == {"goal_speed": 1.0, "goal_size": 5.0}
+    sim.seed(0)
+    slow = sim.reset({"goal_speed": 0.5, "goal_size": 2.0})
+    np.testing.assert_array_equal(slow[:, 32], np.float32(0.5) * default[:, 32])
+    assert sim.goal_size == 2.0
+    assert sim.model.geom_size[sim.model.geom("goal0").id, 0] == 1.0
+    assert sim.reset_parameters == {"goal_speed": 0.5, "goal_size": 2.0}
+    # Sticky: through a reset without config and through the automatic episode-end reset.
+    assert np.abs(sim.reset()[:, 32]).max() <= 0.5
+    for _ in range(1001):
+        obs, _, dones, _ = sim.step(np.zeros((20, 4)))
+    assert dones.all() and np.abs(obs[:, 32]).max() <= 0.5 and sim.goal_size == 2.0
+    still = sim.reset({"goal_speed": 0.0})
+    assert np.all(still[:, 32] == 0.0) and sim.goal_size == 2.0
+    obs, *_ = sim.step(np.zeros((20, 4)))
+    np.testing.assert_array_equal(obs[:, 26:29], still[:, 26:29])
+
+
+@pytest.mark.parametrize(
+    "config", [{"goal_sise": 1.0}, {"goal_speed": float("nan")}, {"goal_size": "big"}]
+)
+def test_bad_reset_parameters_raise(config):
+    sim = ReacherSim(num_agents=1)
+    with pytest.raises(ValueError, match="goal_s"):
+        sim.reset(config)
+    assert sim.reset_parameters == {"goal_speed": 1.0, "goal_size": 5.0}
+
+
+@pytest.mark.parametrize(
+    "actions, message",
+    [
+        (np.zeros((3, 3)), r"shape \(3, 4\)"),
+        (np.zeros((4, 4)), r"shape \(3, 4\)"),
+        (np.zeros(11), r"\(12,\)"),
+        (np.full((3, 4), np.nan), "finite"),
+        (np.full((3, 4), -np.inf), "finite"),
+        ([["a"] * 4] * 3, "numbers"),
+    ],
+)
+def test_bad_actions_raise_and_leave_state_intact(actions, message):
+    sim, twin = ReacherSim(num_agents=3, seed=0), ReacherSim(num_agents=3, seed=0)
+    sim.reset()
+    twin.reset()
+    move = np.full((3, 4), 0.7)
+    sim.step(move)
+    twin.step(move)
+    with pytest.raises(ValueError, match=message):
+        sim.step(actions)
+    for ours, theirs in zip(sim.step(move), twin.step(move), strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+
+
+def test_actions_are_clipped_and_flat_actions_accepted():
+    sim, twin = ReacherSim(num_agents=2, seed=0), ReacherSim(num_agents=2, seed=0)
+    sim.reset()
+    twin.reset()
+    actions = np.array([[3.0, -7.0, 0.5, 1.0], [-1.5, 0.2, 2.0, -0.3]])
+    ours = sim.step(actions.ravel().tolist())[0]
+    np.testing.assert_array_equal(ours, twin.step(np.clip(actions, -1, 1))[0])
+
+
+def test_contract_types_and_final_observations():
+    sim = ReacherSim(num_agents=20, seed=0)
+    assert (sim.num_agents, sim.observation_size, sim.action_size) == (20, 33, 4)
+    obs = sim.reset()
+    assert obs.shape == (20, 33) and obs.dtype == np.float32
+    assert sim.reset() is not sim.reset()  # fresh arrays, safe to keep
+    for _ in range(1000):
+        obs, rewards, dones, max_reached = sim.step(np.zeros((20, 4)))
+    assert rewards.dtype == np.float32 and rewards.shape == (20,)
+    assert dones.dtype == bool and max_reached.dtype == bool and not dones.any()
+    assert sim.final_observations is None
+    last = obs
+    obs, _, dones, _ = sim.step(np.zeros((20, 4)))
+    assert dones.all()
+    # At rest the arm does not move; the goal advanced by one more decision.
+    np.testing.assert_array_equal(sim.final_observations[:, :26], last[:, :26])
+    assert sim.final_observations.dtype == np.float32
+    assert not np.array_equal(sim.final_observations[:, 26:], obs[:, 26:])
+
+
+def test_positions_for_renderers_follow_observations():
+    sim = ReacherSim(num_agents=20, seed=0)
+    obs = sim.reset()
+    for _ in range(30):
+        obs, *_ = sim.step(np.full((20, 4), 0.4))
+    roots = sim.data.site_xpos[[sim.model.site(f"root{i}").id for i in range(20)]]
+    goals = sim.goal_positions() - roots
+    np.testing.assert_allclose(goals[:, [0, 2, 1]], obs[:, 26:29], atol=1e-5)  # z-up vs y-up
+    hands = sim.hand_positions()
+    assert hands.shape == (20, 3) and not np.allclose(hands[:, 2], -13.0)
+    distance = np.linalg.norm(hands - sim.goal_positions(), axis=1)
+    np.testing.assert_array_equal(sim.goal_reached(), distance < 3.5)
+    for name in ("A0", "B19", "goal7"):
+        assert mujoco.mj_name2id(sim.model, mujoco.mjtObj.mjOBJ_BODY, name) >= 0
+    for name in ("base0", "hand19", "goal7"):
+        assert mujoco.mj_name2id(sim.model, mujoco.mjtObj.mjOBJ_GEOM, name) >= 0
+
+
+def test_single_arm_matches_arm_zero_of_twenty():
+    one, twenty = ReacherSim(num_agents=1, seed=0), ReacherSim(num_agents=20, seed=0)
+    np.testing.assert_array_equal(one.reset()[0], twenty.reset()[0])
+    actions = np.random.default_rng(0).uniform(-1, 1, size=(50, 20, 4))
+    for a in actions:
+        np.testing.assert_allclose(one.step(a[:1])[0][0], twenty.step(a)[0][0], atol=1e-5)
+    with pytest.raises(ValueError, match="num_agents"):
+        ReacherSim(num_agents=21)

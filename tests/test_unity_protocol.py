@@ -1,0 +1,312 @@
+"""Reacher_Linux/Reacher.x86_64 driven by the genuine unityagents 0.4 client (issue 3).
+
+Every environment runs in a child process (tests/unity_client_script.py) with a timeout: the
+genuine client hangs at interpreter exit without close() and allows one environment per process.
+Worker ids 40-59 are used only here, so parallel runs and the notebook tests never collide.
+"""
+
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from communicator_objects import UnityMessage
+
+from reacher import wire
+from reacher.sim import ReacherSim
+
+REPO = Path(__file__).resolve().parents[1]
+SCRIPT = REPO / "tests" / "unity_client_script.py"
+LAUNCHER = REPO / "Reacher_Linux" / "Reacher.x86_64"
+
+# SPEC §7.3: what print(env) shows for the Udacity build, and the first state for seed 0.
+SPEC_PRINTOUT = """Unity Academy name: Academy
+        Number of Brains: 1
+        Number of External Brains : 1
+        Lesson number : 0
+        Reset Parameters :
+\t\tgoal_speed -> 1.0
+\t\tgoal_size -> 5.0
+Unity brain name: ReacherBrain
+        Number of Visual Observations (per agent): 0
+        Vector Observation space type: continuous
+        Vector Observation space size (per agent): 33
+        Number of stacked Vector Observation: 1
+        Vector Action space type: continuous
+        Vector Action space size (per agent): 4
+        Vector Action descriptions: , , , """
+SPEC_FIRST_STATE = [
+    0.0, -4.0, 0.0, 1.0, -0.0, -0.0, -4.37113883e-08, 0.0, 0.0, 0.0, 0.0,
+    0.0, 0.0, 0.0, -10.0, 0.0, 1.0, -0.0, -0.0, -4.37113883e-08, 0.0, 0.0,
+    0.0, 0.0, 0.0, 0.0, 5.75471878, -1.0, 5.55726624, 0.0, 1.0, 0.0, -0.168164849,
+]  # fmt: skip
+REWARDS = {float(np.float32(r)) for r in (0.0, 0.01, 0.02, 0.03, 0.04)}
+
+
+class Client:
+    """A child process holding one UnityEnvironment, driven by JSON lines."""
+
+    def __init__(self, worker_id: int, *, seed=0, no_graphics=True, cwd=REPO, env=None):
+        args = [sys.executable, str(SCRIPT), str(worker_id), "--seed", str(seed)]
+        args += ["--no-graphics"] if no_graphics else []
+        self.port = 5005 + worker_id
+        self.proc = subprocess.Popen(
+            args,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,  # its own process group, as a Jupyter kernel has
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.stderr: list[str] = []
+        for stream, sink in [
+            (self.proc.stdout, self.lines.put),
+            (self.proc.stderr, self.stderr.append),
+        ]:
+            threading.Thread(target=self._pump, args=(stream, sink), daemon=True).start()
+        self.opened: dict = {}
+
+    @staticmethod
+    def _pump(stream, sink) -> None:
+        for line in stream:
+            sink(line)
+
+    def read(self, timeout: float = 30) -> dict:
+        try:
+            return json.loads(self.lines.get(timeout=timeout))
+        except queue.Empty:
+            pytest.fail(f"no answer within {timeout} s; stderr: {''.join(self.stderr)}")
+
+    def call(self, cmd: str, timeout: float = 30, **fields) -> dict:
+        self.proc.stdin.write(json.dumps({"cmd": cmd, **fields}) + "\n")
+        self.proc.stdin.flush()
+        return self.read(timeout)
+
+    def close(self) -> dict:
+        answer = self.call("close")
+        self.proc.wait(timeout=10)
+        return answer
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+
+
+@pytest.fixture
+def clients():
+    """Starts clients; afterwards kills what is left and checks no simulator outlived them."""
+    started: list[Client] = []
+
+    def start(worker_id: int, **kw) -> Client:
+        started.append(client := Client(worker_id, **kw))
+        client.opened = client.read(timeout=40)  # the open event, or why opening failed
+        return client
+
+    yield start
+    for client in started:
+        client.kill()
+    ports = {client.port for client in started}
+    deadline = time.monotonic() + 5
+    while (left := simulators_on(ports)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not left, f"leftover simulator processes: {left}"
+
+
+def simulators_on(ports: set[int]) -> list[int]:
+    """Pids of live `reacher.unity_server` processes serving one of `ports`."""
+    pids = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+        except OSError:
+            continue
+        if "reacher.unity_server" in argv and any(str(port) in argv for port in ports):
+            pids.append(int(pid))
+    return pids
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def random_actions(rng: np.random.Generator) -> list:
+    return np.clip(rng.standard_normal((20, 4)), -1, 1).astype(np.float32).tolist()
+
+
+def test_wire_messages_parse_with_the_genuine_schema():
+    init = UnityMessage.FromString(
+        wire.encode_initialization("ReacherBrain", 33, 4, {"goal_speed": 1.0, "goal_size": 5.0})
+    )
+    academy = init.unity_output.rl_initialization_output
+    assert (academy.name, academy.version) == ("Academy", "API-4")
+    assert dict(academy.environment_parameters.float_parameters) == {
+        "goal_speed": 1.0,
+        "goal_size": 5.0,
+    }
+    (brain,) = academy.brain_parameters
+    assert brain.brain_name == "ReacherBrain" and brain.brain_type == 2
+    assert (brain.vector_observation_size, brain.vector_action_size) == (33, 4)
+    assert list(brain.vector_action_descriptions) == [""] * 4
+
+    rng = np.random.default_rng(1)
+    obs = rng.standard_normal((20, 33)).astype(np.float32)
+    actions = rng.uniform(-1, 1, (20, 4)).astype(np.float32)
+    rewards = rng.choice(np.float32([0, 0.01, 0.04]), 20)
+    dones, max_reached = rng.random(20) < 0.5, rng.random(20) < 0.5
+    step = wire.StepEncoder("ReacherBrain", 20, 33, 4).encode(
+        obs, actions, rewards, dones, max_reached
+    )
+    message = UnityMessage.FromString(step)
+    assert message.header.status == 200 and not message.unity_output.rl_output.global_done
+    infos = message.unity_output.rl_output.agentInfos["ReacherBrain"].value
+    np.testing.assert_array_equal([i.stacked_vector_observation for i in infos], obs)
+    np.testing.assert_array_equal([i.stored_vector_actions for i in infos], actions)
+    np.testing.assert_array_equal([i.reward for i in infos], rewards)
+    assert [i.done for i in infos] == dones.tolist()
+    assert [i.max_step_reached for i in infos] == max_reached.tolist()
+    assert [i.id for i in infos] == list(range(20))
+
+    command = UnityMessage()
+    command.header.status = 200
+    command.unity_input.rl_input.command = wire.COMMAND_RESET
+    command.unity_input.rl_input.environment_parameters.float_parameters["goal_size"] = 3.0
+    for row in actions:
+        command.unity_input.rl_input.agent_actions["ReacherBrain"].value.add(vector_actions=row)
+    decoded = wire.decode_input(command.SerializeToString())
+    assert (decoded.status, decoded.command, decoded.seed) == (200, wire.COMMAND_RESET, None)
+    assert decoded.reset_parameters == {"goal_size": 3.0}
+    np.testing.assert_array_equal(decoded.actions["ReacherBrain"].reshape(20, 4), actions)
+    handshake = UnityMessage()
+    handshake.unity_input.rl_initialization_input.seed = -7
+    assert wire.decode_input(handshake.SerializeToString()).seed == -7
+
+
+@pytest.mark.timeout(60)
+def test_course_flow(clients):
+    """Open, print, reset, a random-action episode to done, reset with config, close."""
+    env = clients(40, no_graphics=False)  # exactly the course's UnityEnvironment(file_name=...)
+    assert env.opened["printout"] == SPEC_PRINTOUT
+    first = env.call("reset", train_mode=True)
+    assert np.shape(first["observations"]) == (20, 33) and len(set(first["agents"])) == 20
+
+    episode = env.call("episode")
+    assert episode["steps"] == 1001  # SPEC §6.4: local_done first True on env.step #1001
+    assert all(episode["dones"]) and all(episode["max_reached"])
+    assert not episode["max_reached_early"]
+    assert set(episode["rewards"]) <= REWARDS and len(episode["rewards"]) > 1
+
+    # obs[32] is each goal's speed, uniform in [-goal_speed, goal_speed] (SPEC §4); reset
+    # parameters are sticky, so a reset without config keeps goal_speed 0.
+    still = env.call("reset", train_mode=False, config={"goal_size": 3.0, "goal_speed": 0})
+    assert still["agents"] == first["agents"]
+    assert np.all(np.array(still["observations"])[:, 32] == 0)
+    assert np.all(np.array(env.call("reset")["observations"])[:, 32] == 0)
+    assert np.any(np.array(first["observations"])[:, 32] != 0)
+    assert env.close()["returncode"] == -signal.SIGKILL
+    assert not alive(env.opened["simulator_pid"])
+
+
+@pytest.mark.timeout(60)
+def test_first_state_is_spec_and_steps_match_in_process_sim(clients):
+    env = clients(41)  # default seed 0, as in the Udacity notebook
+    observations = np.array(env.call("reset")["observations"])
+    np.testing.assert_allclose(observations[0], SPEC_FIRST_STATE, atol=1e-5)
+
+    # The same seed and actions in-process give bit-identical float32 results: the actions
+    # reach the simulator intact, and every agent's observations come back in order.
+    sim, rng = ReacherSim(num_agents=20, seed=0), np.random.default_rng(2)
+    np.testing.assert_array_equal(observations, sim.reset({}))
+    for _ in range(5):
+        actions = random_actions(rng)
+        answer = env.call("step", actions=actions)
+        obs, rewards, dones, max_reached = sim.step(np.array(actions, np.float32))
+        np.testing.assert_array_equal(answer["observations"], obs)
+        np.testing.assert_array_equal(answer["rewards"], rewards)
+        assert answer["dones"] == dones.tolist() and answer["max_reached"] == max_reached.tolist()
+        np.testing.assert_array_equal(answer["previous_actions"], actions)
+    env.close()
+
+
+@pytest.mark.timeout(60)
+def test_two_environments_at_once_from_any_directory(clients, tmp_path):
+    """Different worker_ids in two processes; the second one is started the way a Jupyter
+    kernel might: another working directory, a symlinked executable, no venv on PATH."""
+    (tmp_path / "Reacher_Linux").mkdir()
+    (tmp_path / "Reacher_Linux" / "Reacher.x86_64").symlink_to(LAUNCHER)
+    bare = {k: v for k, v in os.environ.items() if k != "REACHER_PYTHON"}
+    bare["PATH"] = "/usr/bin:/bin"
+    first, second = clients(42), clients(43, seed=1, cwd=tmp_path, env=bare)
+    states = [np.array(env.call("reset")["observations"]) for env in (first, second)]
+    for seed, state in enumerate(states):
+        np.testing.assert_array_equal(state, ReacherSim(num_agents=20, seed=seed).reset({}))
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        for env in (first, second):
+            assert len(env.call("step", actions=random_actions(rng))["rewards"]) == 20
+    first.close()
+    second.close()
+
+
+@pytest.mark.timeout(60)
+def test_simulator_exits_when_client_is_killed(clients):
+    env = clients(44)
+    env.call("reset")
+    simulator = env.opened["simulator_pid"]
+    os.kill(env.proc.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 3
+    while alive(simulator) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not alive(simulator)
+
+
+@pytest.mark.timeout(60)
+def test_sigint_to_the_process_group_keeps_the_environment_working(clients):
+    env = clients(45)
+    env.call("reset")
+    os.killpg(env.proc.pid, signal.SIGINT)  # what Jupyter's "interrupt kernel" does
+    time.sleep(0.5)
+    answer = env.call("step", actions=random_actions(np.random.default_rng(4)))
+    assert answer["interrupts"] == 1 and len(answer["rewards"]) == 20
+    assert np.shape(env.call("reset")["observations"]) == (20, 33)
+    assert env.close()["returncode"] == -signal.SIGKILL
+
+
+@pytest.mark.timeout(60)
+def test_bad_actions_raise_in_the_client_and_the_environment_goes_on(clients):
+    env = clients(46)
+    env.call("reset")
+    answer = env.call("step", actions=[[float("nan")] * 4] * 20)
+    assert answer["error"] == "KeyboardInterrupt"  # how unityagents reports a non-200 status
+    assert "simulator error" in "".join(env.stderr)
+    answer = env.call("step", actions=random_actions(np.random.default_rng(6)))
+    assert len(answer["rewards"]) == 20
+    assert env.close()["returncode"] == -signal.SIGKILL
+
+
+@pytest.mark.timeout(90)
+def test_same_worker_id_as_an_open_environment_fails_clearly(clients):
+    first = clients(47)
+    first.call("reset")
+    second = clients(47)  # the client waits its 30 s for a simulator that never connects
+    assert second.opened["error"] == "UnityTimeOutException"
+    message = "".join(second.stderr)
+    assert "port 5052" in message and "worker_id 47" in message
+    # Nothing cross-wired: the first environment still answers, with its own 20 agents.
+    answer = first.call("step", actions=random_actions(np.random.default_rng(5)))
+    assert len(answer["rewards"]) == 20 and "error" not in answer
+    first.close()

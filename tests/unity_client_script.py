@@ -1,0 +1,109 @@
+"""Child process of tests/test_unity_protocol.py: one genuine `unityagents` environment.
+
+The genuine client hangs at interpreter exit without `close()` and allows one environment per
+process (PROTOCOL.md §5, pitfalls 5 and 6), so every test environment lives in its own process.
+
+Usage: python unity_client_script.py WORKER_ID [--seed S] [--no-graphics]
+
+Prints one JSON line once the environment is open (or failed to open), then answers each JSON
+command read from stdin with one JSON line:
+  {"cmd": "reset", "train_mode": bool, "config": {...}}  -> observations, agents
+  {"cmd": "step", "actions": [[...] * 4] * 20}            -> observations, rewards, dones, ...
+  {"cmd": "episode"}  random actions until any agent is done -> steps, distinct rewards, ...
+  {"cmd": "close"}    close() and reap the simulator     -> its return code
+"""
+
+import argparse
+import json
+import signal
+import sys
+
+import numpy as np
+from unityagents import UnityEnvironment
+
+interrupts = 0
+
+
+def count_interrupt(signum, frame) -> None:
+    """Stand-in for Jupyter's handling of "interrupt kernel": note it and carry on."""
+    global interrupts
+    interrupts += 1
+
+
+def reply(**fields) -> None:
+    print(json.dumps(fields), flush=True)
+
+
+def run_episode(env: UnityEnvironment, brain: str) -> dict:
+    rng = np.random.default_rng(0)
+    steps, rewards, max_reached_early = 0, set(), False
+    while True:
+        info = env.step(np.clip(rng.standard_normal((20, 4)), -1, 1))[brain]
+        steps += 1
+        rewards.update(info.rewards)
+        if np.any(info.local_done):
+            break
+        max_reached_early |= any(info.max_reached)
+    return dict(
+        steps=steps,
+        rewards=sorted(rewards),
+        dones=info.local_done,
+        max_reached=info.max_reached,
+        max_reached_early=max_reached_early,
+    )
+
+
+def serve_commands(env: UnityEnvironment, brain: str) -> None:
+    for line in sys.stdin:
+        command = json.loads(line)
+        try:
+            if command["cmd"] == "reset":
+                config = command.get("config")
+                info = env.reset(train_mode=command.get("train_mode", True), config=config)[brain]
+                reply(observations=info.vector_observations.tolist(), agents=info.agents)
+            elif command["cmd"] == "step":
+                info = env.step(np.array(command["actions"]))[brain]
+                reply(
+                    observations=info.vector_observations.tolist(),
+                    rewards=info.rewards,
+                    dones=info.local_done,
+                    max_reached=info.max_reached,
+                    previous_actions=info.previous_vector_actions.tolist(),
+                    interrupts=interrupts,
+                )
+            elif command["cmd"] == "episode":
+                reply(**run_episode(env, brain))
+            elif command["cmd"] == "close":
+                return
+        except BaseException as error:  # the client raises KeyboardInterrupt on a non-200 status
+            reply(error=type(error).__name__, message=str(error))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("worker_id", type=int)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-graphics", action="store_true")  # adds -nographics -batchmode
+    args = parser.parse_args()
+    signal.signal(signal.SIGINT, count_interrupt)
+    try:
+        env = UnityEnvironment(
+            file_name="Reacher_Linux/Reacher.x86_64",
+            worker_id=args.worker_id,
+            seed=args.seed,
+            no_graphics=args.no_graphics,
+        )
+    except Exception as error:
+        reply(error=type(error).__name__, message=str(error))
+        return
+    try:
+        brain = env.brain_names[0]
+        reply(printout=str(env), brain=brain, simulator_pid=env.proc1.pid)
+        serve_commands(env, brain)
+    finally:
+        env.close()
+        reply(returncode=env.proc1.wait())  # reaps the zombie close() leaves (pitfall 9)
+
+
+if __name__ == "__main__":
+    main()
