@@ -6,6 +6,7 @@ import numpy as np
 from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
+from numpy.typing import ArrayLike
 
 from reacher.sim import ACTION_SIZE, MAX_AGENTS, OBSERVATION_SIZE, ReacherSim
 
@@ -43,7 +44,7 @@ class ReacherVectorEnv(VectorEnv):
         return self.sim.reset(options), {}
 
     def step(
-        self, actions: np.ndarray
+        self, actions: ArrayLike
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         observations, rewards, dones, _ = self.sim.step(actions)
         infos: dict[str, Any] = {}

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 
 import mujoco
 import numpy as np
+from numpy.typing import ArrayLike
 
 from reacher.mjcf import (
     GOAL_HEIGHT,
@@ -131,7 +132,7 @@ class ReacherSim:
         self._reset_episode()
         return self._obs.copy()
 
-    def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def step(self, actions: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Apply `actions` (n, 4) for 4 physics steps: (obs, rewards, dones, max_reached)."""
         if self._needs_reset:
             raise RuntimeError("call reset() before step()")
@@ -180,7 +181,7 @@ class ReacherSim:
 
     # ------------------------------------------------------------------ internals
 
-    def _validated(self, actions: np.ndarray) -> np.ndarray:
+    def _validated(self, actions: ArrayLike) -> np.ndarray:
         n = self.num_agents
         try:
             actions = np.asarray(actions, dtype=np.float64)
