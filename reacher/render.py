@@ -6,15 +6,14 @@ with a real Unity binary: each arm's segment centres and world rotations, and it
 relative to the arm's root. The arms are the simulator's own geoms (`reacher.mjcf`) re-hung on
 mocap bodies, rendered offscreen by MuJoCo; without OpenGL a matplotlib stick drawing stands in.
 
-    frames = render_observations(observations, scores)   # (steps, arms, 33), (steps, arms)
-    display(HTML(animation_html(frames[::4], fps=15)))   # inline in Jupyter
-    save_gif(frames, "results/watch.gif")
+    frames = render_observations(observations[::4], scores[::4])  # (steps, arms, 33), (steps, arms)
+    display(HTML(animation_html(frames, fps=15)))  # inline in Jupyter
+    save_gif(frames, "results/arms.gif")
 """
 
 import base64
 import io
-import os
-import sys
+import logging
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,10 +26,9 @@ from PIL import Image, ImageDraw, ImageFont
 
 from reacher.mjcf import HAND_RADIUS, ROOTS_UNITY_XZ, build_mjcf
 
-# MuJoCo picks its OpenGL backend when it is first imported. EGL renders headless (through
-# Mesa's software rasteriser when there is no GPU); a MUJOCO_GL set by the user wins.
-if sys.platform.startswith("linux"):
-    os.environ.setdefault("MUJOCO_GL", "egl")
+# unityagents sets the root logger to INFO (PROTOCOL.md pitfall 11), and PyOpenGL would then
+# announce in every notebook that an optional accelerator module is missing.
+logging.getLogger("OpenGL.acceleratesupport").setLevel(logging.WARNING)
 
 HALF_SPAN = 3.0  # a segment's centre to its far joint: A's elbow, B's hand centre (SPEC §11)
 GOAL_OFF_RGBA = (0.35, 0.55, 0.95, 0.35)  # translucent, as Unity's goal sphere
@@ -109,19 +107,21 @@ def arm_poses(observations: np.ndarray, goal_size: float = 5.0) -> ArmPoses:
 
 def _copy_geoms(geoms, body, **changes) -> None:
     for geom in geoms:
-        shape = {k: getattr(geom, k) for k in ("type", "size", "fromto", "pos", "quat", "rgba")}
-        body.add_geom(**(shape | changes))
+        keys = ("name", "type", "size", "fromto", "pos", "quat", "rgba")
+        body.add_geom(**({key: getattr(geom, key) for key in keys} | changes))
 
 
-def _render_spec(num_agents: int, goal_size: float):
-    """The scene plus, per arm, the simulator's geoms on mocap bodies: A, B (with the hand), goal.
+def render_model(num_agents: int, goal_size: float = 5.0, width: int = 432, height: int = 288):
+    """A MuJoCo model to draw: the scene, and the simulator's geoms on mocap bodies.
 
-    Mocap bodies are numbered in that order: arm i's A, B and goal are mocap 3i, 3i+1, 3i+2.
+    Per arm i: mocap bodies ``A{i}``, ``B{i}`` (with the hand) and ``goal{i}``, carrying the
+    simulator's geoms of the same names; the goal sized for ``goal_size``. Nothing collides.
     """
     import mujoco  # here, not at the top: with broken OpenGL this import itself can fail
 
     simulator = mujoco.MjSpec.from_string(build_mjcf(num_agents))
     spec = mujoco.MjSpec.from_string(_SCENE)
+    spec.visual.global_.offwidth, spec.visual.global_.offheight = width, height
     world = spec.worldbody
     _copy_geoms(simulator.worldbody.geoms, world)  # the base spheres
     for i in range(num_agents):
@@ -129,7 +129,22 @@ def _render_spec(num_agents: int, goal_size: float):
             _copy_geoms(simulator.body(name).geoms, world.add_body(name=name, mocap=True))
         goal = world.add_body(name=f"goal{i}", mocap=True)
         _copy_geoms(simulator.body(f"goal{i}").geoms, goal, size=[0.5 * goal_size, 0, 0])
-    return spec
+    return spec.compile()
+
+
+def pose_model(model, data, poses: ArmPoses) -> None:
+    """Put the mocap bodies of ``render_model`` where ``poses`` says and light the goals."""
+    import mujoco
+
+    def mocap(prefix: str) -> list[int]:
+        return [model.body(f"{prefix}{i}").mocapid[0] for i in range(len(poses.goal))]
+
+    segments = np.array([mocap("A"), mocap("B")]).T  # (arms, 2)
+    data.mocap_pos[segments], data.mocap_quat[segments] = poses.segment_pos, poses.segment_quat
+    data.mocap_pos[mocap("goal")] = poses.goal
+    goal_geoms = [model.geom(f"goal{i}").id for i in range(len(poses.goal))]
+    model.geom_rgba[goal_geoms] = np.where(poses.goal_on[:, None], GOAL_ON_RGBA, GOAL_OFF_RGBA)
+    mujoco.mj_forward(model, data)
 
 
 class _MujocoPainter:
@@ -138,26 +153,15 @@ class _MujocoPainter:
     def __init__(self, num_agents: int, goal_size: float, width: int, height: int) -> None:
         import mujoco
 
-        spec = _render_spec(num_agents, goal_size)
-        spec.visual.global_.offwidth, spec.visual.global_.offheight = width, height
-        self.model = spec.compile()
+        self.model = render_model(num_agents, goal_size, width, height)
         self.data = mujoco.MjData(self.model)
-        self.goal_geoms = [self.model.body(f"goal{i}").geomadr[0] for i in range(num_agents)]
         self.renderer = mujoco.Renderer(self.model, height, width)
         self.camera = mujoco.MjvCamera()
         for key, value in _CAMERA.items():
             setattr(self.camera, key, value)
 
     def draw(self, poses: ArmPoses) -> np.ndarray:
-        import mujoco
-
-        mocap = self.data.mocap_pos.reshape(-1, 3, 3), self.data.mocap_quat.reshape(-1, 3, 4)
-        mocap[0][:, :2], mocap[1][:, :2] = poses.segment_pos, poses.segment_quat
-        mocap[0][:, 2] = poses.goal
-        self.model.geom_rgba[self.goal_geoms] = np.where(
-            poses.goal_on[:, None], GOAL_ON_RGBA, GOAL_OFF_RGBA
-        )
-        mujoco.mj_forward(self.model, self.data)
+        pose_model(self.model, self.data, poses)
         self.renderer.update_scene(self.data, self.camera)
         return self.renderer.render()
 
@@ -176,13 +180,17 @@ class _MatplotlibPainter:
         ax.set_box_aspect((100, 80, 29), zoom=1.25)
         ax.view_init(elev=-_CAMERA["elevation"], azim=_CAMERA["azimuth"] - 180)
         ax.set_axis_off()
-        ms = 1.5 * goal_size  # marker size in points, roughly a goal's size on screen
-        self.arms = [ax.plot([], [], [], "o-", lw=3, ms=3, color="#3366cc")[0] for _ in range(num_agents)]
-        self.goals = [ax.plot([], [], [], "o", ms=ms)[0] for _ in range(num_agents)]
+        goal_points = 1.5 * goal_size  # marker size, about a goal's size on screen
+        blank = ([], [], [])
+        self.arms = [
+            ax.plot(*blank, "o-", lw=3, ms=3, color="#3366cc")[0] for _ in range(num_agents)
+        ]
+        self.goals = [ax.plot(*blank, "o", ms=goal_points)[0] for _ in range(num_agents)]
 
     def draw(self, poses: ArmPoses) -> np.ndarray:
-        for arm, root, elbow, hand in zip(self.arms, poses.root, poses.elbow, poses.hand, strict=True):
-            arm.set_data_3d(*np.stack([root, elbow, hand]).T)
+        sticks = np.stack([poses.root, poses.elbow, poses.hand], axis=1)  # (arms, 3 points, xyz)
+        for arm, points in zip(self.arms, sticks, strict=True):
+            arm.set_data_3d(*points.T)
         for goal, position, on in zip(self.goals, poses.goal, poses.goal_on, strict=True):
             goal.set_data_3d(*position[:, None])
             goal.set_color(GOAL_ON_RGBA if on else GOAL_OFF_RGBA)
@@ -226,8 +234,8 @@ def render_observations(
     scores: np.ndarray | Sequence[np.ndarray] | None = None,
     *,
     goal_size: float = 5.0,
-    width: int = 480,
-    height: int = 320,
+    width: int = 432,
+    height: int = 288,
     backend: str = "auto",
 ) -> list[np.ndarray]:
     """One RGB frame (height, width, 3) uint8 per step of observations (steps, arms, 33).
@@ -260,11 +268,17 @@ def render_observations(
 
 
 def _gif_bytes(frames: Sequence[np.ndarray], fps: float) -> bytes:
-    """An animated GIF, looping; all frames share the first frame's palette, so it stays small."""
+    """An animated GIF that loops.
+
+    One palette for all frames compresses about twice as well as a palette per frame (pixels
+    that do not change keep their index). It is built from every frame, thinned out, so that
+    rare colours such as a goal lit for a moment still get an entry (median cut loses them).
+    """
     if len(frames) == 0:
         raise ValueError("no frames to animate")
+    sample = Image.fromarray(np.concatenate([frame[::4, ::4] for frame in frames]))
+    palette = sample.quantize(colors=256, method=Image.Quantize.MAXCOVERAGE)
     images = [Image.fromarray(frame) for frame in frames]
-    palette = images[0].quantize(colors=256)
     paletted = [im.quantize(palette=palette, dither=Image.Dither.NONE) for im in images]
     buffer = io.BytesIO()
     paletted[0].save(
