@@ -224,6 +224,7 @@ def train(
     solve_score: float = 30.0,
     window: int = 100,
     progress: bool = True,
+    stop_when_solved: bool = False,
     on_episode_end: Callable[[int, np.ndarray], bool | None] | None = None,
 ) -> TrainResult:
     """Train for ``n_episodes`` (each at most ``max_steps`` env steps if given).
@@ -231,6 +232,7 @@ def train(
     Checkpoints: ``checkpoint_dir`` at the end (also after Ctrl-C), ``checkpoint_dir/best``
     at every new best window mean (the running mean while fewer than ``window`` episodes
     exist). Every file is replaced atomically, so the files on disk are always whole.
+    ``stop_when_solved`` ends the run at the window end, as the course notebook does.
     ``on_episode_end(episode, arm_scores)`` may return True to stop. Ctrl-C stops cleanly:
     the result so far comes back with ``interrupted=True`` (a partial episode is dropped).
     To resume, ``agent.load(directory)`` before calling this. The torch thread count is
@@ -268,6 +270,8 @@ def train(
                 agent.save(checkpoint_dir / "best")
             bar.update()
             bar.set_postfix(score=f"{current.episode_means[-1]:.2f}", window=f"{candidate[1]:.2f}")
+            if stop_when_solved and current.solved_episode is not None:
+                break
             if on_episode_end is not None and on_episode_end(episode, scores[-1]):
                 break
     except KeyboardInterrupt:
@@ -331,6 +335,7 @@ def main(argv: list[str] | None = None) -> TrainResult:
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--worker-id", type=int, default=0, help="unity: port 5005 + this")
     parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--stop-when-solved", action="store_true", help="end at the window end")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="DDPGConfig")
     args = parser.parse_args(argv)
     try:
@@ -356,6 +361,7 @@ def main(argv: list[str] | None = None) -> TrainResult:
             checkpoint_dir=args.out,
             log_path=args.out / "scores.csv",
             progress=not args.no_progress,
+            stop_when_solved=args.stop_when_solved,
         )
 
     if args.env == "sim":

@@ -53,12 +53,6 @@ def run_seed(seed: int, overrides: dict, max_episodes: int, eval_episodes: int, 
     directory = Path(out) / f"seed_{seed}"
     env = SimEnv(ReacherSim(num_agents=20, seed=seed))
     agent = Agent(env.state_size, env.action_size, env.num_agents, DDPGConfig(**overrides), seed)
-    means: list[float] = []
-
-    def stop_when_solved(episode: int, arm_scores: np.ndarray) -> bool:
-        means.append(float(arm_scores.mean()))
-        return episode >= 100 and np.mean(means[-100:]) >= 30.0
-
     result = train(
         env,
         agent,
@@ -66,7 +60,7 @@ def run_seed(seed: int, overrides: dict, max_episodes: int, eval_episodes: int, 
         checkpoint_dir=directory,
         log_path=directory / "scores.csv",
         progress=False,
-        on_episode_end=stop_when_solved,
+        stop_when_solved=True,
     )
     greedy = evaluate(SimEnv(ReacherSim(20, seed + EVAL_SEED_OFFSET)), agent, eval_episodes)
     end = result.solved_episode

@@ -131,6 +131,15 @@ def test_csv_log_checkpoints_and_early_stop(tmp_path):
         assert (directory / ACTOR_FILE).is_file() and (directory / CRITIC_FILE).is_file()
 
 
+def test_stop_when_solved_ends_at_the_window_end(tmp_path):
+    env = FakeEnv(length=4)  # every episode's arm mean is 2.0
+    kwargs = {"checkpoint_dir": tmp_path, "window": 3, "progress": False}
+    solved = train(env, fake_agent(env), 10, solve_score=2.0, stop_when_solved=True, **kwargs)
+    assert len(solved.scores) == 3 and solved.solved_episode == 3  # the floor: one full window
+    unsolved = train(env, fake_agent(env), 5, solve_score=2.5, stop_when_solved=True, **kwargs)
+    assert len(unsolved.scores) == 5 and unsolved.solved_episode is None
+
+
 def test_ctrl_c_keeps_the_scores_and_whole_checkpoints(tmp_path):
     env = FakeEnv(length=5, interrupt_at=(3, 2))
     agent = fake_agent(env)

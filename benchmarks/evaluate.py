@@ -1,0 +1,85 @@
+"""Greedy (noise-free) evaluation of an actor checkpoint on the in-process 20-arm simulator.
+
+Loads ``model.Actor(33, 4)`` with the layer sizes and BatchNorm setting of ``DDPGConfig``
+(defaults, or ``--set`` overrides as in ``train.py``), plays full 1001-step episodes without
+exploration noise on a simulator seeded apart from the training seeds, and writes one CSV row
+per episode: ``episode, mean, min, max, arm_0 .. arm_19``. The last line printed is
+``greedy_mean: X``, the mean over episodes of the per-episode 20-arm mean (the course's score).
+
+    .venv/bin/python -m benchmarks.evaluate --actor checkpoints/checkpoint_actor.pth \\
+        --episodes 100 --seed 12345 --out results/greedy_eval.csv
+"""
+
+import argparse
+import csv
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ddpg_agent import Agent, CheckpointError, DDPGConfig, load_checked
+from reacher.sim import ReacherSim
+from train import SimEnv, evaluate, parse_overrides
+
+NUM_AGENTS = 20
+TRAINING_SEEDS = range(5)  # the seeds of the committed run and of benchmarks.solve
+
+
+def write_csv(path: Path, scores: np.ndarray) -> None:
+    """One row per episode: its number, the arms' mean, min and max, then every arm's score."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["episode", "mean", "min", "max"] + [f"arm_{i}" for i in range(NUM_AGENTS)])
+        for episode, arms in enumerate(scores, start=1):
+            stats = (arms.mean(), arms.min(), arms.max(), *arms)
+            writer.writerow([episode] + [f"{x:.4f}" for x in stats])
+
+
+def main(argv: list[str] | None = None) -> float:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--actor", type=Path, default=Path("checkpoints/checkpoint_actor.pth"))
+    parser.add_argument("--episodes", type=int, default=100)
+    parser.add_argument("--seed", type=int, default=12345, help="simulator seed (not 0-4)")
+    parser.add_argument("--out", type=Path, default=Path("results/greedy_eval.csv"))
+    parser.add_argument("--max-steps", type=int, default=None, help="truncate episodes (tests)")
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="DDPGConfig")
+    args = parser.parse_args(argv)
+    if args.seed in TRAINING_SEEDS:
+        parser.error(f"--seed {args.seed} is a training seed; evaluate on unseen goals")
+    if args.episodes < 1:
+        parser.error("--episodes must be >= 1")
+    try:
+        config = DDPGConfig(**parse_overrides(args.set))
+    except (TypeError, ValueError) as e:
+        parser.error(str(e))
+    torch.set_num_threads(1)  # small networks: more threads only add overhead
+
+    env = SimEnv(ReacherSim(num_agents=NUM_AGENTS, seed=args.seed))
+    # The agent only acts here (act(add_noise=False)): its critic, buffer and noise stay unused.
+    agent = Agent(env.state_size, env.action_size, env.num_agents, config, device="cpu")
+    try:
+        load_checked(agent.actor_local, args.actor, agent.device)
+    except (FileNotFoundError, CheckpointError) as e:
+        parser.exit(1, f"error: {e}\n")
+
+    start = time.perf_counter()
+    scores = evaluate(env, agent, args.episodes, args.max_steps)  # (episodes, arms)
+    seconds = time.perf_counter() - start
+    write_csv(args.out, scores)
+
+    means = scores.mean(axis=1)
+    steps = "full 1001-step" if args.max_steps is None else f"{args.max_steps}-step"
+    print(f"actor: {args.actor}; {args.episodes} {steps} greedy episodes, sim seed {args.seed}")
+    print(f"episode score (20-arm mean): {means.mean():.2f} ± {means.std():.2f}")
+    print(f"worst / best episode: {means.min():.2f} / {means.max():.2f}")
+    print(f"worst single arm: {scores.min():.2f}; episodes with mean >= 30: {(means >= 30).sum()}")
+    print(f"wall-clock: {seconds:.1f} s; scores in {args.out}")
+    greedy_mean = float(means.mean())
+    print(f"greedy_mean: {greedy_mean:.4f}")
+    return greedy_mean
+
+
+if __name__ == "__main__":
+    main()
