@@ -190,7 +190,7 @@ def test_warm_up_acts_uniformly_then_follows_the_policy():
 
 
 def test_learns_iterations_times_every_learn_every_steps_once_a_batch_is_stored():
-    agent = make_agent(batch_size=50, learn_every=4, learn_iterations=3)
+    agent = make_agent(batch_size=50, learn_every=4, learn_iterations=3, n_step=1)
     random_steps(agent, 2)  # 40 transitions, and no learning step reached yet
     assert agent.updates == 0
     random_steps(agent, 10)  # steps 3..12: learning at steps 4, 8, 12

@@ -15,7 +15,14 @@ from reacher.sim import ReacherSim
 from train import SimEnv, TrainResult, UnityEnv, evaluate, main, parse_overrides, train
 
 REPO = Path(__file__).resolve().parents[1]
-FAST = {"buffer_size": 50_000, "batch_size": 32, "learn_every": 5, "learn_iterations": 2}
+# 1-step returns: these tests count stored transitions and check their successor states.
+FAST = {
+    "buffer_size": 50_000,
+    "batch_size": 32,
+    "learn_every": 5,
+    "learn_iterations": 2,
+    "n_step": 1,
+}
 UNITY_WORKER_ID = 73  # unusual, to avoid other tests' ports (PROTOCOL.md pitfall 7)
 
 
