@@ -18,12 +18,13 @@ checkpoint of the best 100-episode window.
 
 import argparse
 import ast
+import contextlib
 import csv
 import dataclasses
 import itertools
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Protocol
 
@@ -106,6 +107,32 @@ class UnityEnv:
             np.asarray(info.local_done, dtype=bool),
             None,
         )
+
+
+@contextlib.contextmanager
+def open_env(kind: str, seed: int, worker_id: int = 0, train_mode: bool = True) -> Iterator:
+    """The 20-arm Reacher as an ``EpisodicEnv``: in-process (``"sim"``) or ``"unity"``.
+
+    ``"unity"`` starts ``Reacher_Linux/Reacher.x86_64`` through the genuine client on port
+    5005 + ``worker_id`` and closes it on the way out: without ``close()`` the interpreter
+    hangs at exit (PROTOCOL.md, pitfall 5).
+    """
+    if kind == "sim":
+        from reacher.sim import ReacherSim
+
+        yield SimEnv(ReacherSim(num_agents=20, seed=seed))
+        return
+    if kind != "unity":
+        raise ValueError(f"unknown environment {kind!r}: 'sim' or 'unity'")
+    from unityagents import UnityEnvironment  # only on this path: it is slow and noisy
+
+    unity = UnityEnvironment(
+        file_name=str(UNITY_EXECUTABLE), no_graphics=True, seed=seed, worker_id=worker_id
+    )
+    try:
+        yield UnityEnv(unity, train_mode=train_mode)
+    finally:
+        unity.close()
 
 
 @dataclasses.dataclass
@@ -349,11 +376,11 @@ def main(argv: list[str] | None = None) -> TrainResult:
         json.dumps({**run_info, "config": dataclasses.asdict(config)}, indent=2) + "\n"
     )
 
-    def run(env: EpisodicEnv) -> TrainResult:
+    with open_env(args.env, args.seed, args.worker_id) as env:
         agent = Agent(env.state_size, env.action_size, env.num_agents, config, seed=args.seed)
         if args.resume is not None:
             agent.load(args.resume)
-        return train(
+        result = train(
             env,
             agent,
             args.episodes,
@@ -363,24 +390,6 @@ def main(argv: list[str] | None = None) -> TrainResult:
             progress=not args.no_progress,
             stop_when_solved=args.stop_when_solved,
         )
-
-    if args.env == "sim":
-        from reacher.sim import ReacherSim
-
-        result = run(SimEnv(ReacherSim(num_agents=20, seed=args.seed)))
-    else:
-        from unityagents import UnityEnvironment  # only on this path: it is slow and noisy
-
-        unity = UnityEnvironment(
-            file_name=str(UNITY_EXECUTABLE),
-            no_graphics=True,
-            seed=args.seed,
-            worker_id=args.worker_id,
-        )
-        try:  # without close() the interpreter hangs at exit (PROTOCOL.md, pitfall 5)
-            result = run(UnityEnv(unity, train_mode=True))
-        finally:
-            unity.close()
     print(_summary(result))
     return result
 

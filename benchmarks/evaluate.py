@@ -1,8 +1,10 @@
-"""Greedy (noise-free) evaluation of an actor checkpoint on the in-process 20-arm simulator.
+"""Greedy (noise-free) evaluation of an actor checkpoint on the 20-arm Reacher.
 
 Loads ``model.Actor(33, 4)`` with the layer sizes and BatchNorm setting of ``DDPGConfig``
 (defaults, or ``--set`` overrides as in ``train.py``), plays full 1001-step episodes without
-exploration noise on a simulator seeded apart from the training seeds, and writes one CSV row
+exploration noise on a simulator seeded apart from the training seeds, in-process
+(``--env sim``, the default) or through ``Reacher_Linux/Reacher.x86_64`` and the genuine
+``unityagents`` client (``--env unity``), and writes one CSV row
 per episode: ``episode, mean, min, max, arm_0 .. arm_19``. The last line printed is
 ``greedy_mean: X``, the mean over episodes of the per-episode 20-arm mean (the course's score).
 
@@ -19,8 +21,7 @@ import numpy as np
 import torch
 
 from ddpg_agent import Agent, CheckpointError, DDPGConfig, load_checked
-from reacher.sim import ReacherSim
-from train import SimEnv, evaluate, parse_overrides
+from train import evaluate, open_env, parse_overrides
 
 NUM_AGENTS = 20
 TRAINING_SEEDS = range(5)  # the seeds of the committed run and of benchmarks.solve
@@ -44,6 +45,8 @@ def main(argv: list[str] | None = None) -> float:
     parser.add_argument("--seed", type=int, default=12345, help="simulator seed (not 0-4)")
     parser.add_argument("--out", type=Path, default=Path("results/greedy_eval.csv"))
     parser.add_argument("--max-steps", type=int, default=None, help="truncate episodes (tests)")
+    parser.add_argument("--env", choices=("sim", "unity"), default="sim")
+    parser.add_argument("--worker-id", type=int, default=0, help="unity: port 5005 + this")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="DDPGConfig")
     args = parser.parse_args(argv)
     if args.seed in TRAINING_SEEDS:
@@ -56,22 +59,25 @@ def main(argv: list[str] | None = None) -> float:
         parser.error(str(e))
     torch.set_num_threads(1)  # small networks: more threads only add overhead
 
-    env = SimEnv(ReacherSim(num_agents=NUM_AGENTS, seed=args.seed))
     # The agent only acts here (act(add_noise=False)): its critic, buffer and noise stay unused.
-    agent = Agent(env.state_size, env.action_size, env.num_agents, config, device="cpu")
+    agent = Agent(33, 4, NUM_AGENTS, config, device="cpu")
     try:
         load_checked(agent.actor_local, args.actor, agent.device)
     except (FileNotFoundError, CheckpointError) as e:
         parser.exit(1, f"error: {e}\n")
 
     start = time.perf_counter()
-    scores = evaluate(env, agent, args.episodes, args.max_steps)  # (episodes, arms)
+    with open_env(args.env, args.seed, args.worker_id, train_mode=False) as env:
+        scores = evaluate(env, agent, args.episodes, args.max_steps)  # (episodes, arms)
     seconds = time.perf_counter() - start
     write_csv(args.out, scores)
 
     means = scores.mean(axis=1)
     steps = "full 1001-step" if args.max_steps is None else f"{args.max_steps}-step"
-    print(f"actor: {args.actor}; {args.episodes} {steps} greedy episodes, sim seed {args.seed}")
+    print(
+        f"actor: {args.actor}; {args.episodes} {steps} greedy episodes, "
+        f"{args.env} environment, seed {args.seed}"
+    )
     print(f"episode score (20-arm mean): {means.mean():.2f} ± {means.std():.2f}")
     print(f"worst / best episode: {means.min():.2f} / {means.max():.2f}")
     print(f"worst single arm: {scores.min():.2f}; episodes with mean >= 30: {(means >= 30).sum()}")
