@@ -136,18 +136,19 @@ def serve(port: int) -> int:
 def _answer(sim: ReacherSim, encoder: wire.StepEncoder, command: wire.UnityInput) -> bytes:
     """Runs one RESET or STEP on `sim` and encodes the resulting observations."""
     n = NUM_AGENTS
-    if command.command == wire.COMMAND_RESET:
-        observations = sim.reset(command.reset_parameters)  # {} keeps the sticky parameters
-        actions = np.zeros((n, ACTION_SIZE), np.float32)
-        rewards, dones, max_reached = np.zeros(n, np.float32), np.zeros(n, bool), np.zeros(n, bool)
-    else:
-        actions = command.actions.get(BRAIN_NAME)
-        if actions is None:
-            raise _SimulatorError(f"STEP without actions for brain {BRAIN_NAME!r}")
-        try:
+    try:
+        if command.command == wire.COMMAND_RESET:
+            observations = sim.reset(command.reset_parameters)  # {} keeps the sticky ones
+            actions = np.zeros((n, ACTION_SIZE), np.float32)
+            rewards = np.zeros(n, np.float32)
+            dones, max_reached = np.zeros(n, bool), np.zeros(n, bool)
+        else:
+            actions = command.actions.get(BRAIN_NAME)
+            if actions is None:
+                raise _SimulatorError(f"STEP without actions for brain {BRAIN_NAME!r}")
             observations, rewards, dones, max_reached = sim.step(actions)
-        except (ValueError, ReacherInstabilityError) as error:  # bad actions, MuJoCo blew up
-            raise _SimulatorError(f"simulator error: {error}") from error
+    except (ValueError, ReacherInstabilityError) as error:  # bad input, MuJoCo blew up
+        raise _SimulatorError(f"simulator error: {error}") from error
     return encoder.encode(
         observations, actions.reshape(n, ACTION_SIZE), rewards, dones, max_reached
     )

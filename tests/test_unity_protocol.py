@@ -295,6 +295,10 @@ def test_bad_actions_raise_in_the_client_and_the_environment_goes_on(clients):
     assert "simulator error" in "".join(env.stderr)
     answer = env.call("step", actions=random_actions(np.random.default_rng(6)))
     assert len(answer["rewards"]) == 20
+    answer = env.call("reset", config={"goal_size": float("nan")})  # the client lets NaN pass
+    assert answer["error"] == "KeyboardInterrupt"
+    answer = env.call("step", actions=random_actions(np.random.default_rng(7)))
+    assert len(answer["rewards"]) == 20
     assert env.close()["returncode"] == -signal.SIGKILL
 
 
