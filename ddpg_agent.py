@@ -38,7 +38,7 @@ class DDPGConfig:
     They are the seed report's recipe with three changes measured in `results/experiments/`:
     two updates per env step instead of 10 every 20, 5-step returns, and tau 5e-3 instead of
     1e-3. (Noise decaying by 2 % per episode left one seed of five unsolved after 250
-    episodes: `results/experiments/study_decay098/`.) The options after "Extensions" are off
+    episodes: `results/experiments/decay098_seed*/`.) The options after "Extensions" are off
     (neutral) by default, so the default agent is DDPG as the Report describes it.
     """
 

@@ -89,19 +89,17 @@ def plot_curves(out: Path, seeds: list[int]) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from train import TrainResult  # the course's window means, as the trainer computes them
+
     curves = [read_episode_means(out / f"seed_{s}" / "scores.csv") for s in seeds]
     length = max(len(c) for c in curves)
-    # A seed that stopped early (solved) keeps its last window value: pad with NaN and
-    # average only the seeds still running, so the band shows where each run ended.
+    # A seed that stopped early (solved) is padded with NaN and the mean is over the seeds
+    # still running, so the band shows where each run ended.
     padded = np.full((len(curves), length), np.nan)
     windows = np.full((len(curves), length), np.nan)
     for i, c in enumerate(curves):
         padded[i, : len(c)] = c
-        cumsum = np.concatenate(([0.0], np.cumsum(c)))
-        end = np.arange(1, len(c) + 1)
-        windows[i, : len(c)] = (cumsum[end] - cumsum[np.maximum(0, end - 100)]) / np.minimum(
-            end, 100
-        )
+        windows[i, : len(c)] = TrainResult(c[:, None], np.zeros(len(c))).window_means
     episodes = np.arange(1, length + 1)
     fig, ax = plt.subplots(figsize=(8, 4.5))
     for data, label in ((padded, "episode score (20-arm mean)"), (windows, "100-episode mean")):
@@ -187,8 +185,7 @@ def main() -> None:
     if minutes:
         print(f"median_minutes_to_solve: {np.median(minutes):.1f}")
     # An unsolved seed counts as worse than any solved one in the median.
-    ranked = sorted(e if e is not None else np.inf for e in ends)
-    median = ranked[len(ranked) // 2] if len(ranked) % 2 else np.median(ranked)
+    median = np.median([e if e is not None else np.inf for e in ends])
     print(f"median_window_end: {median:g}")
 
 
