@@ -3,7 +3,8 @@
 Every semantic choice follows `shared/reacher/SPEC.md` (section numbers below refer to it):
 world-frame torques of 150·action on each segment (§2), +0.01 per 0.02 s physics step while the
 hand is inside the goal (§3), a goal circling at radius 8 (§4), Unity's RNG for the goal draws
-(§5), universal joints with Unity's angular drag and 7 rad/s clamp (§6), 4 physics steps per
+(§5), universal joints moved by PhysX 3.4's velocity step (`reacher.physx_step`: drag and the
+7 rad/s clamp on each body before the joint solve, §6), 4 physics steps per
 decision and the automatic reset on the 1001st decision (§6.4), and observations built exactly
 as Unity's `CollectObservations` builds them, in Unity's y-up frame (§1, mapping in §9).
 """
@@ -20,10 +21,10 @@ from reacher.mjcf import (
     HAND_RADIUS,
     ROOTS_UNITY_XZ,
     SENSORS_PER_ARM,
-    TIMESTEP,
     build_mjcf,
     observation_gather,
 )
+from reacher.physx_step import PhysxVelocityStep
 from reacher.unity_rng import UnityRandom
 
 OBSERVATION_SIZE = 33
@@ -33,8 +34,6 @@ MAX_AGENTS = len(ROOTS_UNITY_XZ)
 PHYSICS_STEPS_PER_DECISION = 4  # numberOfActionsBetweenDecisions (§6.4)
 MAX_PHYSICS_STEPS = 4000  # the agents' maxStep; done shows up on the 1001st decision (§6.4)
 TORQUE_SCALE = 150.0  # ReacherAgent.AgentAction (§2)
-DRAG_FACTOR = 1.0 - 0.05 * TIMESTEP  # Unity's angularDrag 0.05: ω ← ω·(1 − drag·dt) (§6.2)
-MAX_ANGULAR_SPEED = 7.0  # Unity's default Rigidbody.maxAngularVelocity (§1)
 REWARD_PER_PHYSICS_STEP = np.float32(0.01)  # the goal trigger's AddReward(0.01f) (§3)
 DEFAULT_RESET_PARAMETERS = {"goal_speed": 1.0, "goal_size": 5.0}
 _SENSORS_BIT = int(mujoco.mjtDisableBit.mjDSBL_SENSOR)
@@ -70,11 +69,10 @@ class ReacherSim:
         arm_bodies = [m.body(f"{seg}{i}").id for i in range(n) for seg in "AB"]
         if arm_bodies != list(range(1, 2 * n + 1)) or m.nq != 4 * n or m.nmocap != n:
             raise AssertionError("unexpected model layout")  # the views below rely on it
-        # Views into MuJoCo's arrays: per arm the hinges are (A_z, A_x, B_z, B_x), and the
-        # world torques (x, y) of A and B sit in xfrc_applied[body, 3:5].
-        self._qpos = d.qpos.reshape(n, 4)
-        self._qvel = d.qvel.reshape(n, 4)
-        self._torques = d.xfrc_applied[1 : 2 * n + 1].reshape(n, 2, 6)[:, :, 3:5]
+        # Per arm the hinges are (A_z, A_x, B_z, B_x); the world torques on A and B are
+        # (x, y, 0) in MuJoCo's frame (Unity's X and Z axes).
+        self._torques = np.zeros((n, 2, 3))
+        self._velocities = PhysxVelocityStep(m, d, n)
         self._hand_ids = np.array([m.geom(f"hand{i}").id for i in range(n)])
         self._goal_geom_ids = np.array([m.geom(f"goal{i}").id for i in range(n)])
         self._roots = np.array([(x, z, 0.0) for x, z in ROOTS_UNITY_XZ[:n]])
@@ -139,16 +137,17 @@ class ReacherSim:
         actions = self._validated(actions)
 
         # Unity re-applies the same torques on each of the 4 physics steps (§2).
-        np.multiply(actions.reshape(-1, 2, 2), -TORQUE_SCALE, out=self._torques)
+        np.multiply(actions.reshape(-1, 2, 2), -TORQUE_SCALE, out=self._torques[:, :, :2])
         self._advance_goals()
         m, d = self.model, self.data
         flags = m.opt.disableflags & ~_SENSORS_BIT
         for k in range(PHYSICS_STEPS_PER_DECISION):
-            # Split step: integrate, apply Unity's drag and clamp, then compute the new state's
-            # kinematics, so everything read afterwards is current (PERFORMANCE §2b). Only the
-            # last physics step's sensors are read, for the observation.
+            # Split step: PhysX's velocity update (torques, drag, clamp, joint solve), MuJoCo's
+            # contacts and integration, then the new state's kinematics, so everything read
+            # afterwards is current. Only the last physics step's sensors are read.
+            self._velocities.apply(self._torques)
             mujoco.mj_step2(m, d)
-            self._apply_drag_and_clamp()
+            self._velocities.record()
             last = k == PHYSICS_STEPS_PER_DECISION - 1
             m.opt.disableflags = flags if last else flags | _SENSORS_BIT
             mujoco.mj_step1(m, d)
@@ -203,6 +202,7 @@ class ReacherSim:
         """Unity's AgentReset for every arm: arms hang at rest, new goal angle and speed (§5)."""
         m, d = self.model, self.data
         mujoco.mj_resetData(m, d)  # all hinge angles 0 = hanging straight down, at rest
+        self._velocities.reset()
         goal_speed = np.float32(self.reset_parameters["goal_speed"])
         self._goal_size = np.float32(self.reset_parameters["goal_size"])
         m.geom_size[self._goal_geom_ids, 0] = 0.5 * self._goal_size
@@ -234,38 +234,6 @@ class ReacherSim:
         # The goal has no physics, so the mocap bodies only need the final pose (for the
         # observation and renderers); rewards use every substep's pose (see _rewards).
         self._set_goal_bodies(degree)
-
-    def _apply_drag_and_clamp(self) -> None:
-        """Unity's per-body angular drag and 7 rad/s clamp, in joint space.
-
-        Drag scales each body's world ω by DRAG_FACTOR, i.e. every hinge velocity. The clamp
-        scales A's hinge velocities so |ω_A| ≤ 7, then B's relative part so |ω_B| ≤ 7 (the
-        SPEC §9 reference clamp). It runs after MuJoCo's semi-implicit Euler step, on the
-        new pose, as in SPEC §9's step function: positions were integrated with the unclamped
-        velocity, and the observed |ω| never exceeds 7 (§11). (PERFORMANCE §7 found clamping
-        before the position update slightly closer to PhysX, but then the observed |ω_B|
-        can exceed 7 because the bound depends on the pose.)
-
-        With hinge angles (a_z, a_x, b_z, b_x), A's ω in A's frame is
-        (ȧ_x, ȧ_z·cos a_x, −ȧ_z·sin a_x) and B's relative ω is (ḃ_x·cos b_z, ḃ_z, −ḃ_x·sin b_z).
-        """
-        q, v = self._qpos, self._qvel
-        cos, sin = np.cos(q[:, 1:3]), np.sin(q[:, 1:3])
-        v2 = v * v
-        wa2 = v2[:, 0] + v2[:, 1]  # |ω_A|²
-        wr2 = v2[:, 2] + v2[:, 3]  # |ω_B − ω_A|²
-        dot = v[:, 1] * v[:, 3] * cos[:, 1] + v[:, 0] * (
-            v[:, 2] * cos[:, 0] + v[:, 3] * sin[:, 0] * sin[:, 1]
-        )
-        scale_a = MAX_ANGULAR_SPEED / np.maximum(MAX_ANGULAR_SPEED / DRAG_FACTOR, np.sqrt(wa2))
-        # Largest t ≤ DRAG_FACTOR with |scale_a·ω_A + t·ω_rel| ≤ 7: the positive root of
-        # wr2·t² + 2·b·t − c = 0.
-        b = scale_a * dot
-        c = np.maximum(MAX_ANGULAR_SPEED**2 - scale_a * scale_a * wa2, 0.0)
-        scale_b = (np.sqrt(b * b + wr2 * c) - b) / (wr2 + 1e-12)
-        np.minimum(scale_b, DRAG_FACTOR, out=scale_b)
-        v[:, :2] *= scale_a[:, None]
-        v[:, 2:] *= scale_b[:, None]
 
     def _check_stable(self) -> None:
         if self._warnings.any() or not np.isfinite(self.data.qvel).all():

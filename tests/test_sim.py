@@ -5,6 +5,7 @@ import mujoco
 import numpy as np
 import pytest
 
+from reacher.physx_step import PhysxVelocityStep
 from reacher.sim import ReacherInstabilityError, ReacherSim
 from reacher.unity_rng import UnityRandom
 
@@ -64,18 +65,51 @@ def test_no_instability_under_extreme_actions(style):
     assert not sim.data.warning.number.any()
 
 
-@pytest.mark.parametrize("spin, expected", [(2.0, 2.0 * 0.999**4), (10.0, 7.0 * 0.999**3)])
-def test_angular_drag_and_clamp_act_on_world_angular_speed(spin, expected):
-    # Without gravity, a straight arm spinning about joint A's X hinge keeps spinning rigidly,
-    # so only Unity's drag (x0.999 per physics step) and the 7 rad/s clamp change |ω|.
+@pytest.mark.parametrize("spin, expected", [(2.0, 2.0 * 0.999), (10.0, 7.0)])
+def test_drag_then_clamp_act_on_each_bodys_unconstrained_angular_speed(spin, expected):
+    # Unity's angular drag (x0.999 per physics step) and the 7 rad/s clamp act on each body's
+    # world ω before the joint solve, as in PhysX.
     sim = ReacherSim(num_agents=1, seed=0)
     sim.reset()
-    sim.model.opt.gravity[:] = 0.0
-    sim.data.qvel[1] = spin
-    mujoco.mj_forward(sim.model, sim.data)
-    obs, *_ = sim.step(np.zeros((1, 4)))
-    for omega in (obs[0, 7:10], obs[0, 20:23]):
-        assert np.linalg.norm(omega) == pytest.approx(expected, rel=1e-6)
+    velocities = PhysxVelocityStep(sim.model, sim.data, 1)
+    velocities.angular[0] = [[0.0, spin, 0.0], [spin, 0.0, 0.0]]
+    _, angular = velocities.unconstrained(np.zeros((1, 2, 3)))
+    np.testing.assert_allclose(np.linalg.norm(angular[0], axis=-1), expected, rtol=1e-12)
+
+
+def test_torque_changes_unconstrained_spin_through_the_world_inertia():
+    sim = ReacherSim(num_agents=1, seed=0)
+    sim.reset()  # hanging: A's principal axes are the world axes, I_xx = 2.7507353
+    velocities = PhysxVelocityStep(sim.model, sim.data, 1)
+    _, angular = velocities.unconstrained(np.array([[[10.0, 0.0, 0.0], [0.0, 0.0, 0.0]]]))
+    np.testing.assert_allclose(angular[0, 0], [10.0 / 2.7507353 * 0.02 * 0.999, 0.0, 0.0])
+
+
+def test_joint_solve_never_adds_energy():
+    # The converged joint solve is a projection in the kinetic-energy metric: it only ever
+    # removes the part of the bodies' velocities that the joints do not allow.
+    sim = ReacherSim(num_agents=20, seed=0)
+    sim.reset()
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        sim.step(rng.uniform(-1, 1, (20, 4)))
+    sim.model.opt.gravity[:] = 0.0  # no gravity impulse: only the solve changes energy here
+    velocities = PhysxVelocityStep(sim.model, sim.data, 20)
+    velocities.linear[:] = rng.normal(0.0, 3.0, velocities.linear.shape)
+    velocities.angular[:] = rng.normal(0.0, 1.0, velocities.angular.shape)
+    mass = sim.model.body_mass[1:41].reshape(20, 2, 1)
+    inertia = sim.model.body_inertia[1:41].reshape(20, 2, 3)
+    rotation = sim.data.ximat[1:41].reshape(20, 2, 3, 3)
+
+    def energy(linear: np.ndarray, angular: np.ndarray) -> float:
+        local = np.einsum("nbji,nbj->nbi", rotation, angular)
+        return 0.5 * float((mass * linear**2).sum() + (inertia * local**2).sum())
+
+    before = energy(*velocities.unconstrained(np.zeros((20, 2, 3))))
+    velocities.apply(np.zeros((20, 2, 3)))
+    mujoco.mj_step2(sim.model, sim.data)
+    velocities.record()
+    assert energy(velocities.linear, velocities.angular) < before
 
 
 def test_instability_raises_instead_of_returning_nan(tmp_path, monkeypatch):

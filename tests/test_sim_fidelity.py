@@ -138,12 +138,14 @@ def test_linear_velocities_are_centre_of_mass_velocities(random_run):
     assert np.abs(obs[..., 23:26]).max() > 10.0
 
 
-def test_angular_speed_is_clamped_to_seven(random_run):
+def test_angular_speed_clamp_acts_before_the_joint_solve(random_run):
+    # PhysX clamps each body's |ω| to 7 on its unconstrained velocity, then solves the joints
+    # (docs/environment.md, "Dynamics fidelity"): observed speeds mostly respect 7, but the
+    # solve may hand a body more than that, so the old "|ω| ≤ 7 always" rule does not hold.
     obs = random_run["obs"]
-    speed_a = np.linalg.norm(obs[..., 7:10], axis=-1)
-    speed_b = np.linalg.norm(obs[..., 20:23], axis=-1)
-    assert speed_a.max() <= 7.0 + 1e-5 and speed_b.max() <= 7.0 + 1e-5
-    assert min(speed_a.max(), speed_b.max()) > 6.99  # the clamp is reached, not just obeyed
+    speeds = np.linalg.norm(np.stack([obs[..., 7:10], obs[..., 20:23]]), axis=-1)
+    assert np.median(speeds) < 7.0
+    assert speeds.max() > 7.0
 
 
 def test_rewards_are_quanta_and_last_physics_step_counts_iff_hand_in_goal(
@@ -216,16 +218,16 @@ def test_episode_scores_bounded_and_policies_score_like_unity(tracking_episode):
     # Reported: trained agents score 37-39. A simple scripted controller gets most of that,
     # which a broken environment (wrong torque sign, frame or reward radius) would not allow.
     assert scores.mean() > 25.0
-    # Random policy (the course notebook's clipped N(0, 1)): Unity's reported 20-arm means
-    # are 0.08-0.42, faithful MuJoCo prototypes give 0.55-0.64 (SPEC §9, PERFORMANCE §7), so
-    # only a loose bound is meaningful: rewards happen, but rarely.
+    # Random policy (the course notebook's clipped N(0, 1)): Unity's printed 20-arm episode
+    # means are 0.08-0.15 (0.06 averaged over many episodes); an exact double pendulum without
+    # PhysX's velocity step scores 0.5-0.8 here.
     sim = ReacherSim(num_agents=20, seed=0)
     sim.reset()
     rng = np.random.default_rng(2)
     total = np.zeros(20)
     for _ in range(1001):
         total += sim.step(np.clip(rng.standard_normal((20, 4)), -1, 1))[1]
-    assert 0.05 < total.mean() < 1.5
+    assert 0.03 < total.mean() < 0.30
 
 
 def test_zero_action_keeps_arm_exactly_at_rest():
