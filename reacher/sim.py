@@ -1,11 +1,12 @@
 """Unity ML-Agents 0.4 Reacher re-created in MuJoCo: all arms in one model, vectorised API.
 
-Every semantic choice follows `shared/reacher/SPEC.md` (section numbers below refer to it):
-world-frame torques of 150·action on each segment (§2), +0.01 per 0.02 s physics step while the
-hand is inside the goal (§3), a goal circling at radius 8 (§4), Unity's RNG for the goal draws
-(§5), universal joints with Unity's angular drag and 7 rad/s clamp (§6), 4 physics steps per
-decision and the automatic reset on the 1001st decision (§6.4), and observations built exactly
-as Unity's `CollectObservations` builds them, in Unity's y-up frame (§1, mapping in §9).
+Every semantic choice follows `docs/environment.md` (the names in parentheses are its sections):
+world-frame torques of 150·action on each segment (Action), +0.01 per 0.02 s physics step while
+the hand is inside the goal (Reward), a goal circling at radius 8 (Goal motion), Unity's RNG for
+the goal draws (Random numbers), universal joints with Unity's angular drag and 7 rad/s clamp
+(Physics), 4 physics steps per decision and the automatic reset on the 1001st decision (Reset and
+episode end), and observations built exactly as Unity's `CollectObservations` builds them, in
+Unity's y-up frame (Observation; the frame mapping in The MuJoCo model).
 """
 
 from collections.abc import Mapping
@@ -30,12 +31,12 @@ OBSERVATION_SIZE = 33
 ACTION_SIZE = 4
 MAX_AGENTS = len(ROOTS_UNITY_XZ)
 
-PHYSICS_STEPS_PER_DECISION = 4  # numberOfActionsBetweenDecisions (§6.4)
-MAX_PHYSICS_STEPS = 4000  # the agents' maxStep; done shows up on the 1001st decision (§6.4)
-TORQUE_SCALE = 150.0  # ReacherAgent.AgentAction (§2)
-DRAG_FACTOR = 1.0 - 0.05 * TIMESTEP  # Unity's angularDrag 0.05: ω ← ω·(1 − drag·dt) (§6.2)
-MAX_ANGULAR_SPEED = 7.0  # Unity's default Rigidbody.maxAngularVelocity (§1)
-REWARD_PER_PHYSICS_STEP = np.float32(0.01)  # the goal trigger's AddReward(0.01f) (§3)
+PHYSICS_STEPS_PER_DECISION = 4  # numberOfActionsBetweenDecisions (Reset and episode end)
+MAX_PHYSICS_STEPS = 4000  # the agents' maxStep; done shows up on the 1001st decision
+TORQUE_SCALE = 150.0  # ReacherAgent.AgentAction (Action)
+DRAG_FACTOR = 1.0 - 0.05 * TIMESTEP  # Unity's angularDrag 0.05: ω ← ω·(1 − drag·dt) (Physics)
+MAX_ANGULAR_SPEED = 7.0  # Unity's default Rigidbody.maxAngularVelocity (Physics)
+REWARD_PER_PHYSICS_STEP = np.float32(0.01)  # the goal trigger's AddReward(0.01f) (Reward)
 DEFAULT_RESET_PARAMETERS = {"goal_speed": 1.0, "goal_size": 5.0}
 _SENSORS_BIT = int(mujoco.mjtDisableBit.mjDSBL_SENSOR)
 
@@ -84,7 +85,7 @@ class ReacherSim:
         self._obs_index = (np.arange(n)[:, None] * SENSORS_PER_ARM + source).ravel()
         self._obs_sign = np.tile(sign, n)
         self._obs = np.zeros((n, OBSERVATION_SIZE), dtype=np.float32)
-        self._obs[:, 30] = 1.0  # hand.localPosition is the constant (0, 1, 0) (§1)
+        self._obs[:, 30] = 1.0  # hand.localPosition is the constant (0, 1, 0) (Observation)
 
         # Per-episode state, set by reset().
         self._goal_degree = np.zeros(n, dtype=np.float32)  # Unity keeps goalDegree in float32
@@ -138,14 +139,14 @@ class ReacherSim:
             raise RuntimeError("call reset() before step()")
         actions = self._validated(actions)
 
-        # Unity re-applies the same torques on each of the 4 physics steps (§2).
+        # Unity re-applies the same torques on each of the 4 physics steps (Action).
         np.multiply(actions.reshape(-1, 2, 2), -TORQUE_SCALE, out=self._torques)
         self._advance_goals()
         m, d = self.model, self.data
         flags = m.opt.disableflags & ~_SENSORS_BIT
         for k in range(PHYSICS_STEPS_PER_DECISION):
             # Split step: integrate, apply Unity's drag and clamp, then compute the new state's
-            # kinematics, so everything read afterwards is current (PERFORMANCE §2b). Only the
+            # kinematics, so everything read afterwards is current (docs/performance.md). Only the
             # last physics step's sensors are read, for the observation.
             mujoco.mj_step2(m, d)
             self._apply_drag_and_clamp()
@@ -161,7 +162,7 @@ class ReacherSim:
         n = self.num_agents
         done = self._physics_steps > MAX_PHYSICS_STEPS
         final_observations = self._obs.copy() if done else None
-        if done:  # Unity resets the arms before sending the done step's observation (§6.4)
+        if done:  # Unity resets the arms before sending the done step's observation
             self._reset_episode()
         self.final_observations = final_observations
         return self._obs.copy(), rewards, np.full(n, done), np.full(n, done)
@@ -194,19 +195,19 @@ class ReacherSim:
             )
         if not np.isfinite(actions).all():
             raise ValueError("actions must be finite (got NaN or infinity)")
-        return np.clip(actions, -1.0, 1.0)  # Unity clamps each action to [-1, 1] (§2)
+        return np.clip(actions, -1.0, 1.0)  # Unity clamps each action to [-1, 1] (Action)
 
     def _reward_distance(self) -> float:
         return HAND_RADIUS + 0.5 * float(self._goal_size)
 
     def _reset_episode(self) -> None:
-        """Unity's AgentReset for every arm: arms hang at rest, new goal angle and speed (§5)."""
+        """Unity's AgentReset for every arm: arms hang at rest, new goal angle and speed (Reset)."""
         m, d = self.model, self.data
         mujoco.mj_resetData(m, d)  # all hinge angles 0 = hanging straight down, at rest
         goal_speed = np.float32(self.reset_parameters["goal_speed"])
         self._goal_size = np.float32(self.reset_parameters["goal_size"])
         m.geom_size[self._goal_geom_ids, 0] = 0.5 * self._goal_size
-        for i in range(self.num_agents):  # two draws per agent, in agent order (§5)
+        for i in range(self.num_agents):  # two draws per agent, in agent order (Random numbers)
             self._goal_degree[i] = self._rng.range_int(0, 360)
             self._goal_speed[i] = self._rng.range_float(-1.0, 1.0) * goal_speed
         self._obs[:, 32] = self._goal_speed
@@ -226,7 +227,7 @@ class ReacherSim:
         goals[:, 2] += GOAL_HEIGHT
 
     def _advance_goals(self) -> None:
-        """goalDegree += goalSpeed before each physics step, in float32 (§4)."""
+        """goalDegree += goalSpeed before each physics step, in float32 (Goal motion)."""
         degree = self._goal_degree
         for k in range(PHYSICS_STEPS_PER_DECISION):
             degree = np.add(degree, self._goal_speed, out=self._degrees[k])
@@ -240,11 +241,11 @@ class ReacherSim:
 
         Drag scales each body's world ω by DRAG_FACTOR, i.e. every hinge velocity. The clamp
         scales A's hinge velocities so |ω_A| ≤ 7, then B's relative part so |ω_B| ≤ 7 (the
-        SPEC §9 reference clamp). It runs after MuJoCo's semi-implicit Euler step, on the
-        new pose, as in SPEC §9's step function: positions were integrated with the unclamped
-        velocity, and the observed |ω| never exceeds 7 (§11). (PERFORMANCE §7 found clamping
-        before the position update slightly closer to PhysX, but then the observed |ω_B|
-        can exceed 7 because the bound depends on the pose.)
+        clamp of docs/environment.md, The MuJoCo model). It runs after MuJoCo's semi-implicit
+        Euler step, on the new pose: positions were integrated with the unclamped velocity, and
+        the observed |ω| never exceeds 7, as in Unity. (Clamping before the position update may
+        be closer to PhysX, but then the observed |ω_B| can exceed 7 because the bound depends
+        on the pose.)
 
         With hinge angles (a_z, a_x, b_z, b_x), A's ω in A's frame is
         (ȧ_x, ȧ_z·cos a_x, −ȧ_z·sin a_x) and B's relative ω is (ḃ_x·cos b_z, ḃ_z, −ḃ_x·sin b_z).
@@ -277,7 +278,7 @@ class ReacherSim:
             )
 
     def _rewards(self) -> np.ndarray:
-        """+0.01 for each of the 4 physics steps that ended with the hand in the goal (§3)."""
+        """+0.01 for each of the 4 physics steps that ended with the hand in the goal (Reward)."""
         radians = np.radians(self._degrees, dtype=np.float64)
         goals = self._goal_offsets  # (4, n, 3) goal relative to its root; z stays GOAL_HEIGHT
         np.multiply(np.sin(radians), GOAL_RADIUS, out=goals[..., 0])

@@ -23,7 +23,7 @@ FAST = {
     "learn_iterations": 2,
     "n_step": 1,
 }
-UNITY_WORKER_ID = 73  # unusual, to avoid other tests' ports (PROTOCOL.md pitfall 7)
+UNITY_WORKER_ID = 73  # unusual, to avoid other tests' ports (docs/protocol.md, pitfall 7)
 
 
 class FakeEnv:
@@ -287,7 +287,7 @@ def test_cli_rejects_unknown_settings(in_tmp, capsys):
 )
 def test_smoke_training_through_unityagents(tmp_path):
     # One UnityEnvironment per process, and a hang at exit without close(): so a child
-    # process with a timeout (PROTOCOL.md pitfalls 5 and 6).
+    # process with a timeout (docs/protocol.md, pitfalls 5 and 6).
     fast = [f"{k}={v}" for k, v in FAST.items()]
     command = [sys.executable, str(REPO / "train.py"), "--env", "unity", "--episodes", "2"]
     command += ["--max-steps", "30", "--out", str(tmp_path), "--no-progress"]
