@@ -1,6 +1,7 @@
 """Training loop: solve rule, adapters, CSV, checkpoints, Ctrl-C, resume, smoke runs."""
 
 import csv
+import io
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +10,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
+from tqdm.std import tqdm as tqdm_std
 
 from ddpg_agent import ACTOR_FILE, CRITIC_FILE, Agent, DDPGConfig
 from reacher.sim import ReacherSim
@@ -160,6 +162,43 @@ def test_ctrl_c_keeps_the_scores_and_whole_checkpoints(tmp_path):
     states = env.state(1.0)
     np.testing.assert_array_equal(reloaded.act(states, False), agent.act(states, False))
     assert not list(tmp_path.glob(".*tmp"))
+
+
+class RecordingBar(tqdm_std):
+    """The trainer's progress bar, drawn into a string and kept for inspection."""
+
+    made: list["RecordingBar"] = []
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, file=io.StringIO(), **kwargs)
+        RecordingBar.made.append(self)
+
+
+@pytest.mark.parametrize(
+    "stop_at, interrupt_at, lines, complete",
+    [
+        (None, None, [2, 4, 5], True),  # ran all 5 episodes
+        (3, None, [2, 3], True),  # stopped on purpose (as when solved): a finished bar
+        (None, (4, 2), [2], False),  # Ctrl-C: the bar stays short, Jupyter shows it red
+    ],
+)
+def test_progress_bar_and_course_lines(
+    tmp_path, monkeypatch, capsys, stop_at, interrupt_at, lines, complete
+):
+    monkeypatch.setattr("train.tqdm", RecordingBar)
+    env = FakeEnv(length=4, interrupt_at=interrupt_at)  # every episode's arm mean is 2.0
+    train(
+        env,
+        fake_agent(env),
+        5,
+        checkpoint_dir=tmp_path,
+        print_every=2,
+        on_episode_end=lambda episode, scores: episode == stop_at,
+    )
+    expected = [f"Episode {episode}\tAverage Score: 2.00" for episode in lines]
+    assert capsys.readouterr().out.splitlines() == expected
+    bar = RecordingBar.made[-1]
+    assert (bar.n == bar.total) == complete
 
 
 def test_evaluate_is_greedy_and_does_not_learn():
