@@ -50,10 +50,13 @@ def tracked_files() -> tuple[Path, ...]:
 
 
 def text_files() -> list[Path]:
+    """Tracked text files, except this one: it has to name what it looks for."""
     return [
         path
         for path in tracked_files()
-        if (path.suffix in TEXT_SUFFIXES or path.name in TEXT_NAMES) and path.is_file()
+        if (path.suffix in TEXT_SUFFIXES or path.name in TEXT_NAMES)
+        and path.is_file()
+        and path != Path(__file__).resolve()
     ]
 
 
