@@ -240,6 +240,11 @@ class _CsvLog:
         self._file.close()
 
 
+def progress_line(result: TrainResult) -> str:
+    """The course notebooks' progress line: the episode and the mean of the last 100 scores."""
+    return f"Episode {len(result.scores)}\tAverage Score: {result.window_means[-1]:.2f}"
+
+
 def train(
     env: EpisodicEnv,
     agent: Agent,
@@ -251,6 +256,7 @@ def train(
     solve_score: float = 30.0,
     window: int = 100,
     progress: bool = True,
+    print_every: int = 0,
     stop_when_solved: bool = False,
     on_episode_end: Callable[[int, np.ndarray], bool | None] | None = None,
 ) -> TrainResult:
@@ -259,6 +265,9 @@ def train(
     Checkpoints: ``checkpoint_dir`` at the end (also after Ctrl-C), ``checkpoint_dir/best``
     at every new best window mean (the running mean while fewer than ``window`` episodes
     exist). Every file is replaced atomically, so the files on disk are always whole.
+    ``progress`` shows a live bar; ``print_every`` > 0 also prints the course's text line
+    ("Episode 100\tAverage Score: ...") every so many episodes and at the last one, which stays
+    readable where the bar does not (a notebook saved and viewed statically).
     ``stop_when_solved`` ends the run at the window end, as the course notebook does.
     ``on_episode_end(episode, arm_scores)`` may return True to stop. Ctrl-C stops cleanly:
     the result so far comes back with ``interrupted=True`` (a partial episode is dropped).
@@ -297,9 +306,12 @@ def train(
                 agent.save(checkpoint_dir / "best")
             bar.update()
             bar.set_postfix(score=f"{current.episode_means[-1]:.2f}", window=f"{candidate[1]:.2f}")
-            if stop_when_solved and current.solved_episode is not None:
-                break
-            if on_episode_end is not None and on_episode_end(episode, scores[-1]):
+            solved = stop_when_solved and current.solved_episode is not None
+            stop = solved or (on_episode_end is not None and on_episode_end(episode, scores[-1]))
+            if print_every and (episode % print_every == 0 or stop or episode == n_episodes):
+                tqdm.write(progress_line(current))
+            if stop:
+                bar.total = episode  # a deliberate stop completes the bar (Jupyter: not red)
                 break
     except KeyboardInterrupt:
         interrupted = True

@@ -4,8 +4,9 @@ Usage, from the repository root:
     python -m benchmarks.protocol_speed [--steps 1000] [--worker-id 61]
 
 Most of a step through unityagents is the client's own pure-Python protobuf work and pipe
-hand-off (PROTOCOL.md §4), so the client's and the simulator's CPU time per step are reported
-too, the latter read from /proc. The last line is `unity_steps_per_s: N`."""
+hand-off (docs/performance.md, Through the protocol), so the client's and the simulator's CPU
+time per step are reported too, the latter read from /proc. The last line is
+`unity_steps_per_s: N`."""
 
 import argparse
 import os

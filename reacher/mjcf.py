@@ -1,22 +1,23 @@
-"""The MuJoCo model of Unity's Reacher arms (SPEC §6 and §9) and how its sensors read out.
+"""The MuJoCo model of Unity's Reacher arms and how its sensors read out.
 
 MuJoCo works in a z-up frame: Unity (x, y, z) is MuJoCo (x, z, y). Body-local MuJoCo
-coordinates are the same swap of Unity's (scaled) local coordinates.
+coordinates are the same swap of Unity's (scaled) local coordinates. The Unity facts are in
+`docs/environment.md`, sections Physics and The MuJoCo model.
 """
 
 import numpy as np
 
-TIMESTEP = 0.02  # Unity's fixed timestep (SPEC §6.1)
-HAND_RADIUS = 1.0  # the hand sphere collider (SPEC §6.2)
-GOAL_RADIUS = 8.0  # the goal circles the root at this radius, 1 unit below it (SPEC §4)
+TIMESTEP = 0.02  # Unity's fixed timestep
+HAND_RADIUS = 1.0  # the hand sphere collider
+GOAL_RADIUS = 8.0  # the goal circles the root at this radius, 1 unit below it
 GOAL_HEIGHT = -1.0
 
-# Agent roots of the stock scene in Unity's (x, z) plane, y = 0 (SPEC §6.1).
+# Agent roots of the stock scene in Unity's (x, z) plane, y = 0.
 ROOTS_UNITY_XZ = [(x, z) for z in (0.0, 20.0, 41.1, 61.1) for x in (-40.0, -20.0, 0.0, 20.0, 40.0)]
 
 # One arm. Hinge order matters: the first (Unity joint-Z) axis is fixed in the parent, the second
 # (joint-X) turns with the child, and together they lock the twist about the segment's long axis
-# (SPEC §6.3 best estimate). A hangs from joint A at the base-sphere centre (0.02 above the root)
+# (see docs/environment.md). A hangs from joint A at the base-sphere centre (0.02 above the root)
 # and B from joint B at A's tip. Mass properties are Unity's, derived from the colliders.
 _ARM = """
     <site name="root{i}" pos="{x} {y} 0"/>
@@ -41,12 +42,12 @@ _GOAL = """
       <geom name="goal{i}" type="sphere" size="2.5" rgba=".1 .9 .1 .35"/>
     </body>"""
 
-# A forearm or hand folded back can hit its own base sphere; nothing else collides (SPEC §6.2).
+# A forearm or hand folded back can hit its own base sphere; nothing else collides.
 _CONTACTS = """
     <pair geom1="base{i}" geom2="forearm{i}"/>
     <pair geom1="base{i}" geom2="hand{i}"/>"""
 
-# Frame sensors per arm, in the order of the observation (SPEC §1). Positions are relative to
+# Frame sensors per arm, in the order of the observation. Positions are relative to
 # the root site, like Unity's localPosition. "xbody" is the body frame (Unity's transform);
 # "body" is the inertial frame, whose linear velocity is the centre-of-mass velocity Unity
 # reports as Rigidbody.velocity.
@@ -96,9 +97,9 @@ def build_mjcf(num_agents: int) -> str:
 def observation_gather() -> tuple[np.ndarray, np.ndarray]:
     """(source, sign): observation[k] = sign[k] · (one arm's sensor values)[source[k]], k < 29.
 
-    The SPEC §9 mapping: vectors swap y and z; pseudovectors (angular velocity) also flip sign;
+    The frame mapping: vectors swap y and z; pseudovectors (angular velocity) also flip sign;
     MuJoCo's quaternion (w, x, y, z) becomes Unity's (x, y, z, w) = (x, z, y, −w), whose
-    overall sign makes x = +1 at reset (SPEC §1 note). MuJoCo's body quaternions come from the
+    overall sign makes x = +1 at reset, as in Unity. MuJoCo's body quaternions come from the
     hinge angles, so they are continuous in time, as PhysX's are.
     """
     vector, pseudovector = ([0, 2, 1], [1, 1, 1]), ([0, 2, 1], [-1, -1, -1])

@@ -1,10 +1,11 @@
 """Pictures of the Reacher arms, drawn from their observations alone.
 
 The notebook talks to the simulator through the genuine ``unityagents`` client, a separate
-process, so everything here works from the 33-float observations (SPEC §1), exactly as it would
-with a real Unity binary: each arm's segment centres and world rotations, and its goal, all
-relative to the arm's root. The arms are the simulator's own geoms (`reacher.mjcf`) re-hung on
-mocap bodies, rendered offscreen by MuJoCo; without OpenGL a matplotlib stick drawing stands in.
+process, so everything here works from the 33-float observations (`docs/environment.md`),
+exactly as it would with a real Unity binary: each arm's segment centres and world rotations,
+and its goal, all relative to the arm's root. The arms are the simulator's own geoms
+(`reacher.mjcf`) re-hung on mocap bodies, rendered offscreen by MuJoCo; without OpenGL a
+matplotlib stick drawing stands in.
 
     frames = render_observations(observations[::4], scores[::4])  # (steps, arms, 33), (steps, arms)
     display(HTML(animation_html(frames, fps=15)))  # inline in Jupyter
@@ -26,16 +27,16 @@ from PIL import Image, ImageDraw, ImageFont
 
 from reacher.mjcf import HAND_RADIUS, ROOTS_UNITY_XZ, build_mjcf
 
-# unityagents sets the root logger to INFO (PROTOCOL.md pitfall 11), and PyOpenGL would then
+# unityagents sets the root logger to INFO (docs/protocol.md, pitfall 11), and PyOpenGL would then
 # announce in every notebook that an optional accelerator module is missing.
 logging.getLogger("OpenGL.acceleratesupport").setLevel(logging.WARNING)
 
-HALF_SPAN = 3.0  # a segment's centre to its far joint: A's elbow, B's hand centre (SPEC §11)
+HALF_SPAN = 3.0  # a segment's centre to its far joint: A's elbow, B's hand centre
 GOAL_OFF_RGBA = (0.35, 0.55, 0.95, 0.35)  # translucent, as Unity's goal sphere
 GOAL_ON_RGBA = (0.1, 0.95, 0.2, 0.8)  # Unity shows its "GoalOn" sphere while the hand is in
 BACKENDS = ("auto", "mujoco", "matplotlib")
 
-# Unity's Reacher floor ("Stage", SPEC §6.1), top at Unity y = -15, and a sky; the rest is built
+# Unity's Reacher floor ("Stage"), top at Unity y = -15, and a sky; the rest is built
 # from the simulator's model. Render-only: no geom collides.
 _SCENE = """<mujoco model="reacher render">
   <visual>
@@ -76,11 +77,12 @@ def _rotated_y(quat: np.ndarray) -> np.ndarray:
 
 
 def arm_poses(observations: np.ndarray, goal_size: float = 5.0) -> ArmPoses:
-    """Poses of every arm from observations (..., arms, 33), in Unity's y-up frame (SPEC §1).
+    """Poses of every arm from observations (..., arms, 33), in Unity's y-up frame.
 
-    Kinematics of SPEC §11 (elbow and hand sit HALF_SPAN along each segment's axis), then the
-    Unity→MuJoCo map of SPEC §9: positions (x, y, z) → (x, z, y), quaternions (x, y, z, w) →
-    (w, −x, −z, −y). A goal is on while the hand sphere touches its trigger sphere, as Unity's.
+    Joint kinematics (elbow and hand sit HALF_SPAN along each segment's axis), then the
+    Unity→MuJoCo map (docs/environment.md, The MuJoCo model): positions (x, y, z) → (x, z, y),
+    quaternions (x, y, z, w) → (w, −x, −z, −y). A goal is on while the hand sphere touches its
+    trigger sphere, as Unity's.
     """
     obs = np.asarray(observations, dtype=np.float64)
     num_agents = obs.shape[-2]

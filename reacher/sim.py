@@ -1,12 +1,13 @@
 """Unity ML-Agents 0.4 Reacher re-created in MuJoCo: all arms in one model, vectorised API.
 
-Every semantic choice follows `shared/reacher/SPEC.md` (section numbers below refer to it):
-world-frame torques of 150·action on each segment (§2), +0.01 per 0.02 s physics step while the
-hand is inside the goal (§3), a goal circling at radius 8 (§4), Unity's RNG for the goal draws
-(§5), universal joints moved by PhysX 3.4's velocity step (`reacher.physx_step`: drag and the
-7 rad/s clamp on each body before the joint solve, §6), 4 physics steps per
-decision and the automatic reset on the 1001st decision (§6.4), and observations built exactly
-as Unity's `CollectObservations` builds them, in Unity's y-up frame (§1, mapping in §9).
+Every semantic choice follows `docs/environment.md` (the names in parentheses are its sections):
+world-frame torques of 150·action on each segment (Action), +0.01 per 0.02 s physics step while
+the hand is inside the goal (Reward), a goal circling at radius 8 (Goal motion), Unity's RNG for
+the goal draws (Random numbers), universal joints moved by PhysX 3.4's velocity step
+(`reacher.physx_step`: drag and the 7 rad/s clamp on each body before the joint solve; Dynamics
+fidelity), 4 physics steps per decision and the automatic reset on the 1001st decision (Reset
+and episode end), and observations built exactly as Unity's `CollectObservations` builds them, in
+Unity's y-up frame (Observation; the frame mapping in The MuJoCo model).
 """
 
 from collections.abc import Mapping
@@ -31,10 +32,10 @@ OBSERVATION_SIZE = 33
 ACTION_SIZE = 4
 MAX_AGENTS = len(ROOTS_UNITY_XZ)
 
-PHYSICS_STEPS_PER_DECISION = 4  # numberOfActionsBetweenDecisions (§6.4)
-MAX_PHYSICS_STEPS = 4000  # the agents' maxStep; done shows up on the 1001st decision (§6.4)
-TORQUE_SCALE = 150.0  # ReacherAgent.AgentAction (§2)
-REWARD_PER_PHYSICS_STEP = np.float32(0.01)  # the goal trigger's AddReward(0.01f) (§3)
+PHYSICS_STEPS_PER_DECISION = 4  # numberOfActionsBetweenDecisions (Reset and episode end)
+MAX_PHYSICS_STEPS = 4000  # the agents' maxStep; done shows up on the 1001st decision
+TORQUE_SCALE = 150.0  # ReacherAgent.AgentAction (Action)
+REWARD_PER_PHYSICS_STEP = np.float32(0.01)  # the goal trigger's AddReward(0.01f) (Reward)
 DEFAULT_RESET_PARAMETERS = {"goal_speed": 1.0, "goal_size": 5.0}
 _SENSORS_BIT = int(mujoco.mjtDisableBit.mjDSBL_SENSOR)
 
@@ -82,7 +83,7 @@ class ReacherSim:
         self._obs_index = (np.arange(n)[:, None] * SENSORS_PER_ARM + source).ravel()
         self._obs_sign = np.tile(sign, n)
         self._obs = np.zeros((n, OBSERVATION_SIZE), dtype=np.float32)
-        self._obs[:, 30] = 1.0  # hand.localPosition is the constant (0, 1, 0) (§1)
+        self._obs[:, 30] = 1.0  # hand.localPosition is the constant (0, 1, 0) (Observation)
 
         # Per-episode state, set by reset().
         self._goal_degree = np.zeros(n, dtype=np.float32)  # Unity keeps goalDegree in float32
@@ -136,7 +137,7 @@ class ReacherSim:
             raise RuntimeError("call reset() before step()")
         actions = self._validated(actions)
 
-        # Unity re-applies the same torques on each of the 4 physics steps (§2).
+        # Unity re-applies the same torques on each of the 4 physics steps (Action).
         np.multiply(actions.reshape(-1, 2, 2), -TORQUE_SCALE, out=self._torques[:, :, :2])
         self._advance_goals()
         m, d = self.model, self.data
@@ -160,7 +161,7 @@ class ReacherSim:
         n = self.num_agents
         done = self._physics_steps > MAX_PHYSICS_STEPS
         final_observations = self._obs.copy() if done else None
-        if done:  # Unity resets the arms before sending the done step's observation (§6.4)
+        if done:  # Unity resets the arms before sending the done step's observation
             self._reset_episode()
         self.final_observations = final_observations
         return self._obs.copy(), rewards, np.full(n, done), np.full(n, done)
@@ -193,20 +194,20 @@ class ReacherSim:
             )
         if not np.isfinite(actions).all():
             raise ValueError("actions must be finite (got NaN or infinity)")
-        return np.clip(actions, -1.0, 1.0)  # Unity clamps each action to [-1, 1] (§2)
+        return np.clip(actions, -1.0, 1.0)  # Unity clamps each action to [-1, 1] (Action)
 
     def _reward_distance(self) -> float:
         return HAND_RADIUS + 0.5 * float(self._goal_size)
 
     def _reset_episode(self) -> None:
-        """Unity's AgentReset for every arm: arms hang at rest, new goal angle and speed (§5)."""
+        """Unity's AgentReset for every arm: arms hang at rest, new goal angle and speed (Reset)."""
         m, d = self.model, self.data
         mujoco.mj_resetData(m, d)  # all hinge angles 0 = hanging straight down, at rest
         self._velocities.reset()
         goal_speed = np.float32(self.reset_parameters["goal_speed"])
         self._goal_size = np.float32(self.reset_parameters["goal_size"])
         m.geom_size[self._goal_geom_ids, 0] = 0.5 * self._goal_size
-        for i in range(self.num_agents):  # two draws per agent, in agent order (§5)
+        for i in range(self.num_agents):  # two draws per agent, in agent order (Random numbers)
             self._goal_degree[i] = self._rng.range_int(0, 360)
             self._goal_speed[i] = self._rng.range_float(-1.0, 1.0) * goal_speed
         self._obs[:, 32] = self._goal_speed
@@ -226,7 +227,7 @@ class ReacherSim:
         goals[:, 2] += GOAL_HEIGHT
 
     def _advance_goals(self) -> None:
-        """goalDegree += goalSpeed before each physics step, in float32 (§4)."""
+        """goalDegree += goalSpeed before each physics step, in float32 (Goal motion)."""
         degree = self._goal_degree
         for k in range(PHYSICS_STEPS_PER_DECISION):
             degree = np.add(degree, self._goal_speed, out=self._degrees[k])
@@ -245,7 +246,7 @@ class ReacherSim:
             )
 
     def _rewards(self) -> np.ndarray:
-        """+0.01 for each of the 4 physics steps that ended with the hand in the goal (§3)."""
+        """+0.01 for each of the 4 physics steps that ended with the hand in the goal (Reward)."""
         radians = np.radians(self._degrees, dtype=np.float64)
         goals = self._goal_offsets  # (4, n, 3) goal relative to its root; z stays GOAL_HEIGHT
         np.multiply(np.sin(radians), GOAL_RADIUS, out=goals[..., 0])

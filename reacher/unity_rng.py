@@ -1,4 +1,4 @@
-"""Unity's `UnityEngine.Random`, reproduced bit for bit (SPEC §5).
+"""Unity's `UnityEngine.Random`, reproduced bit for bit (docs/environment.md, Random numbers).
 
 Unity seeds a Xorshift128 generator from one 32-bit integer and derives its `Range` overloads
 from the raw 32-bit output. With seed 0, the first two draws give agent 0 of the course build

@@ -3,7 +3,7 @@
 `Reacher_Linux/Reacher.x86_64` runs `python -m reacher.unity_server --port N`. The Python
 client (`unityagents.UnityEnvironment`) is the gRPC *server*; we connect to it, send the
 academy description, and from then on every `Exchange` call carries our latest output and
-returns the client's next command (PROTOCOL.md §2.3).
+returns the client's next command (docs/protocol.md, The conversation).
 """
 
 import os
@@ -25,7 +25,7 @@ import numpy as np  # noqa: E402
 from reacher import wire  # noqa: E402
 from reacher.sim import ReacherInstabilityError, ReacherSim  # noqa: E402
 
-# The academy and brain of the Udacity build, as print(env) shows them (SPEC §7.3).
+# The academy and brain of the Udacity build, as print(env) shows them (docs/environment.md).
 BRAIN_NAME = "ReacherBrain"
 NUM_AGENTS, OBSERVATION_SIZE, ACTION_SIZE = 20, 33, 4
 RESET_PARAMETERS = {"goal_speed": 1.0, "goal_size": 5.0}
@@ -82,7 +82,7 @@ def _other_listeners(port: int) -> int:
     """How many servers besides our client's listen on `port`.
 
     gRPC binds with SO_REUSEPORT, so a second client on the same port binds too and each new
-    connection goes to one of them at random (PROTOCOL.md §5, pitfall 7). We are started before
+    connection goes to one of them at random (docs/protocol.md, pitfall 7). We are started before
     our client listens, so we first wait for our parent's socket to show up; if the parent is
     not the client (started by hand or by a wrapper), we fall back to counting listeners.
     """

@@ -2,10 +2,10 @@
 
 The simulator plays Unity's side of `communicator_objects.UnityToExternal/Exchange`: it sends a
 `UnityMessage` carrying a `UnityOutput` and receives one carrying a `UnityInput`. Only the
-fields Reacher uses are written or read (schema: PROTOCOL.md §2.5). Writing the bytes by hand
+fields Reacher uses are written or read (schema: docs/protocol.md). Writing the bytes by hand
 instead of importing the 2018 generated protobuf classes removes the simulator's dependency on
 the installed protobuf version, and lets the per-step output be laid out once as a numpy
-record array so that encoding a step is a few array copies (PROTOCOL.md §5).
+record array so that encoding a step is a few array copies.
 """
 
 import struct

@@ -2,7 +2,7 @@
 
 Both paths use `benchmarks/evaluate.py` in a child process: the in-process simulator, and
 `Reacher_Linux/Reacher.x86_64` through the genuine `unityagents` client (which must live in a
-process of its own: PROTOCOL.md pitfalls 5 and 6).
+process of its own: docs/protocol.md, pitfalls 5 and 6).
 """
 
 import subprocess
@@ -14,7 +14,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 ACTOR = REPO / "checkpoints" / "checkpoint_actor.pth"
 UNSEEN_SEED = 4242  # training used seeds 0-4
-UNITY_WORKER_ID = 61  # unusual, to avoid other tests' ports (PROTOCOL.md pitfall 7)
+UNITY_WORKER_ID = 61  # unusual, to avoid other tests' ports (docs/protocol.md, pitfall 7)
 
 
 def greedy_score(tmp_path: Path, *env_args: str) -> float:

@@ -1,4 +1,4 @@
-"""Actor and Critic: the seed report's architectures, fan-in initialisation, options."""
+"""Actor and Critic: the baseline recipe's architectures, fan-in initialisation, options."""
 
 import math
 

@@ -94,7 +94,7 @@ def test_render_model_puts_the_simulators_geoms_where_the_simulator_has_them():
 
 
 def test_reset_pose_of_the_course_printout():
-    """SPEC §7.3's first state: arm 0 (root at x = -40) hangs straight down, goal at 46°."""
+    """The printed first state: arm 0 (root at x = -40) hangs straight down, goal at 46°."""
     first = np.zeros(33)
     first[[1, 3, 6, 14, 16, 19]] = -4, 1, -4.371139e-08, -10, 1, -4.371139e-08
     first[26:33] = 5.754719, -1, 5.557266, 0, 1, 0, -0.16816485

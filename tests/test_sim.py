@@ -1,4 +1,4 @@
-"""ReacherSim behaviour beyond the SPEC checklist: RNG, determinism, stability, reset
+"""ReacherSim behaviour beyond test_sim_fidelity.py's checks: RNG, determinism, stability, reset
 parameters, bad input, and the contract other modules code against."""
 
 import mujoco

@@ -1,4 +1,4 @@
-"""SPEC §11 fidelity checklist: one test per item, against the Unity facts in SPEC.md.
+"""Fidelity to Unity's Reacher: one test per fact listed in docs/environment.md.
 
 Everything is checked in Unity's frame, from the observations alone, as a student's code sees
 them; only the reward-radius test places an arm directly through MuJoCo.
@@ -10,7 +10,7 @@ import pytest
 
 from reacher.sim import ReacherSim
 
-# The first observation printed by the Udacity build (SPEC §7.3), agent 0, seed 0.
+# The first observation printed by the Udacity build (docs/environment.md), agent 0, seed 0.
 PRINTED_FIRST_STATE = np.array([
     0.0, -4.0, 0.0, 1.0, -0.0, -0.0, -4.37113883e-08, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0,
     0.0, -10.0, 0.0, 1.0, -0.0, -0.0, -4.37113883e-08, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0,
@@ -29,7 +29,7 @@ def rotate_y(quaternions: np.ndarray) -> np.ndarray:
 
 
 def arm_points(obs: np.ndarray) -> dict[str, np.ndarray]:
-    """Joint B, hand centre and B's centre of mass, from the observation (§11 formulas)."""
+    """Joint B, hand centre and B's centre of mass, from the observation (joint kinematics)."""
     y_a, y_b = rotate_y(obs[..., 3:7]), rotate_y(obs[..., 16:20])
     return {
         "elbow": obs[..., 0:3] + 3 * y_a,
@@ -119,7 +119,7 @@ def test_joint_constraints_hold(random_run):
     y_a, y_b = rotate_y(obs[..., 3:7]), rotate_y(obs[..., 16:20])
     np.testing.assert_allclose(obs[..., 0:3], PIVOT + 4.02 * y_a, atol=1e-4)
     np.testing.assert_allclose(obs[..., 13:16], obs[..., 0:3] + 3 * y_a + 3 * y_b, atol=1e-4)
-    # The hand never reaches below the floor at y = -15 (SPEC §6.1) and sits 6 from joint B.
+    # The hand never reaches below the floor at y = -15 and sits 6 from joint B.
     hand = arm_points(obs)["hand"]
     np.testing.assert_allclose(np.linalg.norm(hand - arm_points(obs)["elbow"], axis=-1), 6.0,
                                atol=1e-4)  # fmt: skip
@@ -220,7 +220,7 @@ def test_episode_scores_bounded_and_policies_score_like_unity(tracking_episode):
     assert scores.mean() > 25.0
     # Random policy (the course notebook's clipped N(0, 1)): Unity's printed 20-arm episode
     # means are 0.08-0.15 (0.06 averaged over many episodes); an exact double pendulum without
-    # PhysX's velocity step scores 0.5-0.8 here.
+    # PhysX's velocity step scores 0.5-0.8 here (docs/environment.md, Dynamics fidelity).
     sim = ReacherSim(num_agents=20, seed=0)
     sim.reset()
     rng = np.random.default_rng(2)

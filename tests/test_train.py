@@ -1,6 +1,7 @@
 """Training loop: solve rule, adapters, CSV, checkpoints, Ctrl-C, resume, smoke runs."""
 
 import csv
+import io
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +10,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
+from tqdm.std import tqdm as tqdm_std
 
 from ddpg_agent import ACTOR_FILE, CRITIC_FILE, Agent, DDPGConfig
 from reacher.sim import ReacherSim
@@ -23,7 +25,7 @@ FAST = {
     "learn_iterations": 2,
     "n_step": 1,
 }
-UNITY_WORKER_ID = 73  # unusual, to avoid other tests' ports (PROTOCOL.md pitfall 7)
+UNITY_WORKER_ID = 73  # unusual, to avoid other tests' ports (docs/protocol.md, pitfall 7)
 
 
 class FakeEnv:
@@ -162,6 +164,43 @@ def test_ctrl_c_keeps_the_scores_and_whole_checkpoints(tmp_path):
     assert not list(tmp_path.glob(".*tmp"))
 
 
+class RecordingBar(tqdm_std):
+    """The trainer's progress bar, drawn into a string and kept for inspection."""
+
+    made: list["RecordingBar"] = []
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, file=io.StringIO(), **kwargs)
+        RecordingBar.made.append(self)
+
+
+@pytest.mark.parametrize(
+    "stop_at, interrupt_at, lines, complete",
+    [
+        (None, None, [2, 4, 5], True),  # ran all 5 episodes
+        (3, None, [2, 3], True),  # stopped on purpose (as when solved): a finished bar
+        (None, (4, 2), [2], False),  # Ctrl-C: the bar stays short, Jupyter shows it red
+    ],
+)
+def test_progress_bar_and_course_lines(
+    tmp_path, monkeypatch, capsys, stop_at, interrupt_at, lines, complete
+):
+    monkeypatch.setattr("train.tqdm", RecordingBar)
+    env = FakeEnv(length=4, interrupt_at=interrupt_at)  # every episode's arm mean is 2.0
+    train(
+        env,
+        fake_agent(env),
+        5,
+        checkpoint_dir=tmp_path,
+        print_every=2,
+        on_episode_end=lambda episode, scores: episode == stop_at,
+    )
+    expected = [f"Episode {episode}\tAverage Score: 2.00" for episode in lines]
+    assert capsys.readouterr().out.splitlines() == expected
+    bar = RecordingBar.made[-1]
+    assert (bar.n == bar.total) == complete
+
+
 def test_evaluate_is_greedy_and_does_not_learn():
     env = FakeEnv(length=5)
     agent = fake_agent(env)
@@ -287,7 +326,7 @@ def test_cli_rejects_unknown_settings(in_tmp, capsys):
 )
 def test_smoke_training_through_unityagents(tmp_path):
     # One UnityEnvironment per process, and a hang at exit without close(): so a child
-    # process with a timeout (PROTOCOL.md pitfalls 5 and 6).
+    # process with a timeout (docs/protocol.md, pitfalls 5 and 6).
     fast = [f"{k}={v}" for k, v in FAST.items()]
     command = [sys.executable, str(REPO / "train.py"), "--env", "unity", "--episodes", "2"]
     command += ["--max-steps", "30", "--out", str(tmp_path), "--no-progress"]

@@ -26,8 +26,9 @@ REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "tests" / "unity_client_script.py"
 LAUNCHER = REPO / "Reacher_Linux" / "Reacher.x86_64"
 
-# SPEC §7.3: what print(env) shows for the Udacity build, and the first state for seed 0.
-SPEC_PRINTOUT = """Unity Academy name: Academy
+# What print(env) shows for the Udacity build, and the first state for seed 0
+# (docs/environment.md, The course printout).
+PRINTOUT = """Unity Academy name: Academy
         Number of Brains: 1
         Number of External Brains : 1
         Lesson number : 0
@@ -42,7 +43,7 @@ Unity brain name: ReacherBrain
         Vector Action space type: continuous
         Vector Action space size (per agent): 4
         Vector Action descriptions: , , , """
-SPEC_FIRST_STATE = [
+PRINTED_FIRST_STATE = [
     0.0, -4.0, 0.0, 1.0, -0.0, -0.0, -4.37113883e-08, 0.0, 0.0, 0.0, 0.0,
     0.0, 0.0, 0.0, -10.0, 0.0, 1.0, -0.0, -0.0, -4.37113883e-08, 0.0, 0.0,
     0.0, 0.0, 0.0, 0.0, 5.75471878, -1.0, 5.55726624, 0.0, 1.0, 0.0, -0.168164849,
@@ -200,17 +201,17 @@ def test_wire_messages_parse_with_the_genuine_schema():
 def test_course_flow(clients):
     """Open, print, reset, a random-action episode to done, reset with config, close."""
     env = clients(40, no_graphics=False)  # exactly the course's UnityEnvironment(file_name=...)
-    assert env.opened["printout"] == SPEC_PRINTOUT
+    assert env.opened["printout"] == PRINTOUT
     first = env.call("reset", train_mode=True)
     assert np.shape(first["observations"]) == (20, 33) and len(set(first["agents"])) == 20
 
     episode = env.call("episode")
-    assert episode["steps"] == 1001  # SPEC §6.4: local_done first True on env.step #1001
+    assert episode["steps"] == 1001  # local_done first True on env.step #1001
     assert all(episode["dones"]) and all(episode["max_reached"])
     assert not episode["max_reached_early"]
     assert set(episode["rewards"]) <= REWARDS and len(episode["rewards"]) > 1
 
-    # obs[32] is each goal's speed, uniform in [-goal_speed, goal_speed] (SPEC §4); reset
+    # obs[32] is each goal's speed, uniform in [-goal_speed, goal_speed]; reset
     # parameters are sticky, so a reset without config keeps goal_speed 0.
     still = env.call("reset", train_mode=False, config={"goal_size": 3.0, "goal_speed": 0})
     assert still["agents"] == first["agents"]
@@ -222,10 +223,10 @@ def test_course_flow(clients):
 
 
 @pytest.mark.timeout(60)
-def test_first_state_is_spec_and_steps_match_in_process_sim(clients):
+def test_first_state_is_printed_one_and_steps_match_in_process_sim(clients):
     env = clients(41)  # default seed 0, as in the Udacity notebook
     observations = np.array(env.call("reset")["observations"])
-    np.testing.assert_allclose(observations[0], SPEC_FIRST_STATE, atol=1e-5)
+    np.testing.assert_allclose(observations[0], PRINTED_FIRST_STATE, atol=1e-5)
 
     # The same seed and actions in-process give bit-identical float32 results: the actions
     # reach the simulator intact, and every agent's observations come back in order.

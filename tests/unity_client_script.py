@@ -1,7 +1,7 @@
 """Child process of tests/test_unity_protocol.py: one genuine `unityagents` environment.
 
 The genuine client hangs at interpreter exit without `close()` and allows one environment per
-process (PROTOCOL.md §5, pitfalls 5 and 6), so every test environment lives in its own process.
+process (docs/protocol.md, pitfalls 5 and 6), so every test environment lives in its own process.
 
 Usage: python unity_client_script.py WORKER_ID [--seed S] [--no-graphics]
 
