@@ -52,17 +52,22 @@ class PhysxVelocityStep:
         self.max_angular_speed = max_angular_speed
         self._body_slice = slice(1, 2 * n + 1)
         self._mass = model.body_mass[self._body_slice].reshape(n, 2, 1)
-        self._principal_inertia = model.body_inertia[self._body_slice].reshape(n, 2, 3)
-        # World-frame (v, ω) of each body at its centre of mass, as PhysX stores them.
-        self.linear = np.zeros((n, 2, 3))
-        self.angular = np.zeros((n, 2, 3))
+        self._principal_inertia = model.body_inertia[self._body_slice].reshape(n, 2, 1, 3)
+        # World-frame (v, ω) of each body at its centre of mass, as PhysX stores them:
+        # velocities[arm] = (v_A, ω_A, v_B, ω_B).
+        self.velocities = np.zeros((n, 12))
+        self.linear = self.velocities.reshape(n, 2, 2, 3)[:, :, 0]  # views: (n, 2, 3)
+        self.angular = self.velocities.reshape(n, 2, 2, 3)[:, :, 1]
+        # Hinge d moves body b iff it sits above b in the arm: A moves with (A_z, A_x), B with
+        # all four. Mask of the (n, 4 hinges, 2 bodies, 2, 3) Jacobian.
+        self._moves = np.array([[1, 1], [1, 1], [0, 1], [0, 1]], float)[None, :, :, None, None]
+        self._jacobian = np.zeros((n, 4, 12))
         self._momentum = np.zeros(4 * n)
         self._mass_times_qvel = np.zeros(4 * n)
 
     def reset(self) -> None:
         """All bodies at rest (Unity's AgentReset zeroes both velocities)."""
-        self.linear.fill(0.0)
-        self.angular.fill(0.0)
+        self.velocities.fill(0.0)
 
     def unconstrained(self, torques: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Steps 1-2: the bodies' (v, ω) after torques, gravity, drag and the clamp.
@@ -70,16 +75,12 @@ class PhysxVelocityStep:
         ``torques``: (n, 2, 3) world-frame torques on A and B (MuJoCo frame).
         """
         dt = TIMESTEP
-        rotation = self.data.ximat[self._body_slice].reshape(self.num_agents, 2, 3, 3)
-        # 1. torque and gravity: ω += R·(Rᵀτ / I)·dt, v += g·dt
-        local_torque = np.einsum("nbji,nbj->nbi", rotation, torques)
-        angular = self.angular + dt * np.einsum(
-            "nbij,nbj->nbi", rotation, local_torque / self._principal_inertia
-        )
+        # 1. torque and gravity: ω += I_world⁻¹·τ·dt with I_world = R·diag(I)·Rᵀ, v += g·dt
+        angular = self.angular + dt * self._world_inertia_apply(torques, inverse=True)
         linear = self.linear + dt * self.model.opt.gravity
         # 2. drag, then the clamp, on the unconstrained angular velocity
         angular *= max(0.0, 1.0 - ANGULAR_DRAG * dt)
-        speed = np.sqrt(np.einsum("nbi,nbi->nb", angular, angular))[..., None]
+        speed = np.sqrt((angular * angular).sum(-1, keepdims=True))
         angular *= np.minimum(1.0, self.max_angular_speed / np.maximum(speed, 1e-12))
         return linear, angular
 
@@ -94,36 +95,40 @@ class PhysxVelocityStep:
         linear, angular = self.unconstrained(torques)
         # 3. converged joint solve: the joint velocities with the bodies' generalized momentum
         # p = Σ_b J_bᵀ·(m·v, I·ω); MuJoCo's step then yields qvel = M⁻¹·p.
-        rotation = d.ximat[self._body_slice].reshape(self.num_agents, 2, 3, 3)
-        self._jac_lin, self._jac_ang = self._jacobians()
-        local_angular = np.einsum("nbji,nbj->nbi", rotation, angular)
-        spin_momentum = np.einsum(
-            "nbij,nbj->nbi", rotation, local_angular * self._principal_inertia
-        )
-        momentum = np.einsum("nbdi,nbi->nd", self._jac_lin, self._mass * linear) + np.einsum(
-            "nbdi,nbi->nd", self._jac_ang, spin_momentum
-        )
-        self._momentum[:] = momentum.ravel()
+        body_momenta = np.stack(
+            [self._mass * linear, self._world_inertia_apply(angular, inverse=False)], axis=2
+        ).reshape(self.num_agents, 12, 1)
+        self._update_jacobian()
+        self._momentum[:] = np.matmul(self._jacobian, body_momenta).reshape(-1)
         mujoco.mj_mulM(m, d, self._mass_times_qvel, d.qvel)
         d.qfrc_applied[:] = (self._momentum - self._mass_times_qvel) / TIMESTEP + d.qfrc_bias
 
     def record(self) -> None:
         """4. keep the solved velocities of the bodies, as solved at the pose of ``apply``."""
         qvel = self.data.qvel.reshape(self.num_agents, 1, 4)
-        np.einsum("nbdi,nbd->nbi", self._jac_lin, qvel, out=self.linear)
-        np.einsum("nbdi,nbd->nbi", self._jac_ang, qvel, out=self.angular)
+        self.velocities[:] = np.matmul(qvel, self._jacobian)[:, 0]
 
-    def _jacobians(self) -> tuple[np.ndarray, np.ndarray]:
-        """(n, 2, 4, 3) linear and angular Jacobians: body b's velocity per unit of hinge d.
+    def _world_inertia_apply(self, vectors: np.ndarray, inverse: bool) -> np.ndarray:
+        """(n, 2, 3) world vectors times each body's world inertia R·diag(I)·Rᵀ (or inverse)."""
+        rotation = self.data.ximat[self._body_slice].reshape(self.num_agents, 2, 3, 3)
+        local = np.matmul(vectors[:, :, None, :], rotation)  # row vectors: (Rᵀx)ᵀ
+        scaled = local / self._principal_inertia if inverse else local * self._principal_inertia
+        return np.matmul(scaled, rotation.transpose(0, 1, 3, 2))[:, :, 0]
 
-        Hinge d moves body b iff it sits above b in the arm (A moves with A_z, A_x; B with
-        all four): angular part the hinge axis, linear part axis × (COM − anchor).
+    def _update_jacobian(self) -> None:
+        """(n, 4, 12): the bodies' (v_A, ω_A, v_B, ω_B) per unit velocity of each hinge.
+
+        Angular part: the hinge axis; linear part: axis × (centre of mass − anchor).
         """
         n, d = self.num_agents, self.data
-        axes = d.xaxis[: 4 * n].reshape(n, 1, 4, 3)
-        anchors = d.xanchor[: 4 * n].reshape(n, 1, 4, 3)
-        centres = d.xipos[self._body_slice].reshape(n, 2, 1, 3)
-        moves = np.array([[1.0, 1.0, 0.0, 0.0], [1.0, 1.0, 1.0, 1.0]])[None, :, :, None]
-        jac_ang = moves * axes
-        jac_lin = moves * np.cross(axes, centres - anchors)
-        return jac_lin, jac_ang
+        axes = d.xaxis[: 4 * n].reshape(n, 4, 1, 3)
+        arms = d.xipos[self._body_slice].reshape(n, 1, 2, 3) - d.xanchor[: 4 * n].reshape(
+            n, 4, 1, 3
+        )
+        ax, ay, az = axes[..., 0], axes[..., 1], axes[..., 2]
+        rx, ry, rz = arms[..., 0], arms[..., 1], arms[..., 2]
+        cross = np.stack([ay * rz - az * ry, az * rx - ax * rz, ax * ry - ay * rx], axis=-1)
+        jacobian = self._jacobian.reshape(n, 4, 2, 2, 3)
+        jacobian[:, :, :, 0] = cross
+        jacobian[:, :, :, 1] = axes
+        jacobian *= self._moves

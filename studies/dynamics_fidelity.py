@@ -74,10 +74,8 @@ class PoseVelocities(PhysxVelocityStep):
     """PhysX's clamp and solve, but body velocities re-derived from qvel at every new pose."""
 
     def apply(self, torques: np.ndarray) -> None:
-        jac_lin, jac_ang = self._jacobians()
-        qvel = self.data.qvel.reshape(self.num_agents, 1, 4)
-        self.linear[:] = np.einsum("nbdi,nbd->nbi", jac_lin, qvel)
-        self.angular[:] = np.einsum("nbdi,nbd->nbi", jac_ang, qvel)
+        self._update_jacobian()
+        self.record()  # the body velocities of the current qvel at the current pose
         super().apply(torques)
 
 
