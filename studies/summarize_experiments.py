@@ -5,7 +5,7 @@ Each experiment directory holds the ``config.json`` and ``scores.csv`` that
 report's recipe and its episode score (20-arm mean) at a few episodes; it is written to
 ``results/experiments/README.md``.
 
-    .venv/bin/python -m benchmarks.summarize_experiments
+    .venv/bin/python -m studies.summarize_experiments
 """
 
 import csv
@@ -38,7 +38,7 @@ def main() -> None:
         "",
         "One training run each on the in-process simulator: `train.py --env sim --seed S --set`",
         "with the changes listed (the `decay098_seed*` runs are the workers of an aborted",
-        "`benchmarks.solve` study). Each `config.json` holds the full configuration. Scores are",
+        "`studies.solve` study). Each `config.json` holds the full configuration. Scores are",
         "the per-episode 20-arm mean; most runs were stopped once they had answered",
         "their question.",
         "",

@@ -11,7 +11,7 @@ Writes under ``--out``: ``seed_<k>/scores.csv`` (the trainer's per-episode log),
 over seeds of the per-episode score and of the 100-episode window). The last line printed is
 ``median_window_end: N``.
 
-    .venv/bin/python -m benchmarks.solve --seeds 0 1 2 3 4 --jobs 2 --out results/solve
+    .venv/bin/python -m studies.solve --seeds 0 1 2 3 4 --jobs 2 --out results/solve
 """
 
 import argparse
