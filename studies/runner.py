@@ -181,7 +181,7 @@ class MedianAtMilestones(FIFOScheduler):
         if len(others) < self.min_others or value >= np.median(others):
             return self.CONTINUE
         reason = (
-            f"window mean {value:.2f} at episode {episode} is below {np.median(others):.2f}, "
+            f"window mean {value:.3f} at episode {episode} is below {np.median(others):.3f}, "
             f"the median of the {len(others)} trials that got there before"
         )
         print(f"stopped {result['run']}: {reason}", flush=True)
