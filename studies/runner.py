@@ -34,6 +34,7 @@ from ray.tune.schedulers import FIFOScheduler
 
 ROOT = Path(__file__).resolve().parents[1]
 EVAL_SEED_OFFSET = 1000  # greedy evaluation uses sim seeds never used in training
+STARTS = 3  # attempts at starting Ray locally
 METRIC = "window_mean"  # mean episode score over the last 100 episodes (fewer at the start)
 # Left out of the code shipped to the workers (Ray already leaves out .git, .venv, .gitignore'd).
 NOT_SHIPPED = ["results", "runs", "checkpoints", "*.ipynb"]
@@ -49,11 +50,11 @@ class Study:
     fixed: Mapping[str, object] = dataclasses.field(default_factory=dict)  # DDPGConfig fields
     stop_when_solved: bool = False
     eval_episodes: int = 0  # greedy episodes with the final actor after training
-    numbered: bool = True  # run directories "003-key_value-..." (else "seed_0" style only)
+    by_trial: bool = True  # run directories "<Tune's trial id>-key_value-..." (else "seed_0")
 
 
-def run_name(params: Mapping[str, object], number: int | None = None) -> str:
-    """``{"lr_actor": 0.0005, "seed": 1}`` -> ``"lr_actor_0.0005-seed_1"`` (``"003-..."``)."""
+def run_name(params: Mapping[str, object], prefix: str | None = None) -> str:
+    """``{"lr_actor": 0.0005, "seed": 1}`` -> ``"lr_actor_0.0005-seed_1"`` (``"PREFIX-..."``)."""
 
     def text(value: object) -> str:
         if isinstance(value, float):
@@ -63,7 +64,7 @@ def run_name(params: Mapping[str, object], number: int | None = None) -> str:
         return str(value)
 
     name = "-".join(f"{key}_{text(value)}" for key, value in sorted(params.items()))
-    return name if number is None else f"{number:03d}-{name}"
+    return name if prefix is None else f"{prefix}-{name}"
 
 
 def train_run(
@@ -122,8 +123,9 @@ def train_run(
 
 def tune_trial(params: dict, study: Study) -> None:
     """The Tune trainable: ``train_run`` reporting to Tune, its directory named by trial."""
-    number = int(tune.get_context().get_trial_id().rsplit("_", 1)[1]) if study.numbered else None
-    train_run(study, params, run_name(params, number), tune.report)
+    # Drawn values can repeat after rounding; the trial id keeps directories apart.
+    prefix = tune.get_context().get_trial_id() if study.by_trial else None
+    train_run(study, params, run_name(params, prefix), tune.report)
 
 
 def read_scores(path: Path):
@@ -146,17 +148,24 @@ def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def connect(address: str | None) -> bool:
-    """Start Ray on this machine (``address`` None) or join a cluster; ship the code.
-    Returns False if Ray was already initialised (a test started it its own way)."""
+def connect(address: str | None, **options) -> bool:
+    """Start Ray on this machine (``address`` None) or join a cluster, shipping the code;
+    ``options`` go to ``ray.init``. False if Ray was already started (by a test, say)."""
     if ray.is_initialized():
         return False
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no reports to the Ray project
     runtime_env = {"working_dir": str(ROOT), "excludes": NOT_SHIPPED}
     if address is None:
-        ray.init(include_dashboard=False, runtime_env=runtime_env)
-    else:
-        ray.init(address=address, runtime_env=runtime_env)
+        options["include_dashboard"] = False
+    for attempt in range(1, STARTS + 1):
+        try:
+            ray.init(address=address, runtime_env=runtime_env, **options)
+            break
+        except Exception as e:  # Ray raises a bare Exception for this
+            # Ray waits a fixed 30 s for its node to register: too short on a busy machine.
+            if "timed out during startup" not in str(e) or attempt == STARTS:
+                raise
+            print(f"Ray did not start within its 30 s (busy machine?); attempt {attempt + 1}")
     return True
 
 

@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> None:
         fixed=overrides,
         stop_when_solved=True,
         eval_episodes=args.eval_episodes,
-        numbered=False,  # seed_<k>/
+        by_trial=False,  # seed_<k>/
     )
     start = time.perf_counter()
     command = {k: v for k, v in vars(args).items() if k != "address"}
