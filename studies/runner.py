@@ -240,10 +240,11 @@ def run_study(
     milestones: tuple[int, ...] = (),
     search_alg=None,
     num_samples: int = 1,
-) -> None:
+) -> int:
     """Run (or resume) the trials of ``space``: Tune's search space over ``seed`` and
     ``DDPGConfig`` fields, ``total`` trials in all. ``command`` (the CLI's arguments) is kept
-    with Tune's state: resuming with other arguments would mix two studies, so it is refused."""
+    with Tune's state: resuming with other arguments would mix two studies, so it is refused.
+    Returns the number of CPUs Ray offered: the most trials that ran at a time."""
     state = study.out / ".tune"
     saved = state / "command.json"
     command = json.loads(json.dumps(command, default=str))  # as it reads back from the file
@@ -278,6 +279,7 @@ def run_study(
         state.mkdir(parents=True, exist_ok=True)
         saved.write_text(json.dumps(command, indent=2) + "\n")
     results = tuner.fit()
+    cpus = int(ray.cluster_resources().get("CPU", 0))
     if started:
         ray.shutdown()
     if results.errors:
@@ -285,3 +287,4 @@ def run_study(
             f"{len(results.errors)} trial(s) failed (errors above); run the same command again "
             "to rerun them, finished trials are kept"
         )
+    return cpus

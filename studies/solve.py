@@ -147,11 +147,12 @@ def main(argv: list[str] | None = None) -> None:
     start = time.perf_counter()
     command = {k: v for k, v in vars(args).items() if k != "address"}
     space = {"seed": tune.grid_search(args.seeds)}
-    run_study(study, space, total=len(args.seeds), command=command, address=args.address)
+    jobs = run_study(study, space, total=len(args.seeds), command=command, address=args.address)
     results = [seed_result(s, out / f"seed_{s}") for s in args.seeds]
     meta = {
         "seeds": args.seeds,
-        "cpus": os.cpu_count(),
+        "jobs": jobs,  # seeds at a time: the CPUs Ray offered
+        "cpus": os.cpu_count(),  # of the machine that ran the study
         "address": args.address or "local",
         "max_episodes": args.max_episodes,
         "eval_episodes": args.eval_episodes,

@@ -1,5 +1,6 @@
 """studies/: the Ray study runner, through a tiny multi-seed study and a tiny Optuna sweep."""
 
+import json
 import shutil
 import tempfile
 
@@ -58,6 +59,7 @@ def test_solve_study_runs_resumes_and_refuses_other_arguments(local_ray, tmp_pat
         assert (run / "checkpoint_actor.pth").exists() and (run / "greedy_eval.csv").exists()
     for name in ("summary.csv", "summary.md", "study.json", "curves.png"):
         assert (out / name).exists()
+    assert json.loads((out / "study.json").read_text())["jobs"] == 2  # both CPUs, side by side
     written = (out / "seed_0" / "scores.csv").stat().st_mtime_ns
 
     solve.main(args + TINY)  # the same command again: every trial has finished, none reruns
