@@ -18,10 +18,12 @@ TINY = ["--max-steps", "20"]  # 20-step episodes: the runner is under test, not 
 def local_ray():
     """A small local Ray instance: two CPUs, no dashboard, its files in a temporary folder."""
     temp = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # short: Ray's socket paths must be
-    connect(None, num_cpus=2, _temp_dir=temp, log_to_driver=False)
-    yield
-    ray.shutdown()
-    shutil.rmtree(temp, ignore_errors=True)
+    try:
+        connect(None, num_cpus=2, _temp_dir=temp, log_to_driver=False)
+        yield
+    finally:  # also when Ray failed to start
+        ray.shutdown()
+        shutil.rmtree(temp, ignore_errors=True)
 
 
 def test_run_names():
