@@ -1,6 +1,6 @@
 """The committed actor solves the task: >= 30 over one full greedy episode, on unseen goals.
 
-Both paths use `benchmarks/evaluate.py` in a child process: the in-process simulator, and
+Both paths use `studies/evaluate.py` in a child process: the in-process simulator, and
 `Reacher_Linux/Reacher.x86_64` through the genuine `unityagents` client (which must live in a
 process of its own: docs/protocol.md, pitfalls 5 and 6).
 """
@@ -18,7 +18,7 @@ UNITY_WORKER_ID = 61  # unusual, to avoid other tests' ports (docs/protocol.md, 
 
 
 def greedy_score(tmp_path: Path, *env_args: str) -> float:
-    command = [sys.executable, "-m", "benchmarks.evaluate", "--actor", str(ACTOR)]
+    command = [sys.executable, "-m", "studies.evaluate", "--actor", str(ACTOR)]
     command += ["--episodes", "1", "--seed", str(UNSEEN_SEED), "--out", str(tmp_path / "e.csv")]
     done = subprocess.run(
         command + list(env_args), cwd=REPO, capture_output=True, text=True, timeout=180

@@ -1,4 +1,4 @@
-"""benchmarks.evaluate: greedy evaluation of an actor checkpoint, its CSV and its last line."""
+"""studies.evaluate: greedy evaluation of an actor checkpoint, its CSV and its last line."""
 
 import csv
 
@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from benchmarks.evaluate import main
 from ddpg_agent import DDPGConfig
 from model import Actor
 from reacher.sim import ReacherSim
+from studies.evaluate import main
 
 
 @pytest.fixture

@@ -1,11 +1,12 @@
 """Tabulate the tuning experiments kept under results/experiments/ (one train.py run each).
 
 Each experiment directory holds the ``config.json`` and ``scores.csv`` that
-``train.py --out DIR`` wrote. The table lists what each run changed relative to the seed
-report's recipe and its episode score (20-arm mean) at a few episodes; it is written to
+``train.py --out DIR`` wrote, or a trial of ``studies.sweep`` wrote one level deeper
+(``results/experiments/<sweep>/<run>/``). The table lists what each run changed relative to
+the seed report's recipe and its episode score (20-arm mean) at a few episodes; it is written to
 ``results/experiments/README.md``.
 
-    .venv/bin/python -m benchmarks.summarize_experiments
+    .venv/bin/python -m studies.summarize_experiments
 """
 
 import csv
@@ -38,7 +39,7 @@ def main() -> None:
         "",
         "One training run each on the in-process simulator: `train.py --env sim --seed S --set`",
         "with the changes listed (the `decay098_seed*` runs are the workers of an aborted",
-        "`benchmarks.solve` study). Each `config.json` holds the full configuration. Scores are",
+        "`studies.solve` study). Each `config.json` holds the full configuration. Scores are",
         "the per-episode 20-arm mean; most runs were stopped once they had answered",
         "their question.",
         "",
@@ -47,7 +48,7 @@ def main() -> None:
         + " | best |",
         "|---|---|---:|" + "---:|" * (len(MILESTONES) + 1),
     ]
-    for run in sorted(p for p in EXPERIMENTS.iterdir() if p.is_dir()):
+    for run in sorted(p.parent for p in EXPERIMENTS.rglob("scores.csv")):
         config = json.loads((run / "config.json").read_text())["config"]
         with open(run / "scores.csv") as f:
             means = [float(row["mean"]) for row in csv.DictReader(f)]
@@ -56,8 +57,8 @@ def main() -> None:
         )
         at = [f"{means[k - 1]:.2f}" if len(means) >= k else "–" for k in MILESTONES]
         lines.append(
-            f"| {run.name} | {changes or 'none'} | {len(means)} | {' | '.join(at)} | "
-            f"{max(means):.2f} |"
+            f"| {run.relative_to(EXPERIMENTS)} | {changes or 'none'} | {len(means)} | "
+            f"{' | '.join(at)} | {max(means):.2f} |"
         )
     (EXPERIMENTS / "README.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -8,7 +8,7 @@ exploration noise on a simulator seeded apart from the training seeds, in-proces
 per episode: ``episode, mean, min, max, arm_0 .. arm_19``. The last line printed is
 ``greedy_mean: X``, the mean over episodes of the per-episode 20-arm mean (the course's score).
 
-    .venv/bin/python -m benchmarks.evaluate --actor checkpoints/checkpoint_actor.pth \\
+    .venv/bin/python -m studies.evaluate --actor checkpoints/checkpoint_actor.pth \\
         --episodes 100 --seed 12345 --out results/greedy_eval.csv
 """
 
@@ -24,7 +24,7 @@ from ddpg_agent import Agent, CheckpointError, DDPGConfig, load_checked
 from train import evaluate, open_env, parse_overrides
 
 NUM_AGENTS = 20
-TRAINING_SEEDS = range(5)  # the seeds of the committed run and of benchmarks.solve
+TRAINING_SEEDS = range(5)  # the seeds of the committed run and of studies.solve
 
 
 def write_csv(path: Path, scores: np.ndarray) -> None:

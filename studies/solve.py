@@ -4,28 +4,31 @@ Each seed trains the default ``DDPGConfig`` (plus any ``--set`` overrides) on th
 simulator until the course's rule is met (the mean of the per-episode 20-arm mean over 100
 consecutive episodes >= 30) or ``--max-episodes`` runs out, then plays ``--eval-episodes``
 greedy episodes (no noise) with the final actor on a simulator seeded differently from
-training. Seeds run in parallel worker processes (``--jobs``), one torch thread each.
+training. Each seed is one trial of ``studies.runner`` on Ray: side by side, one per core, on
+this machine or on a cluster (``--address``); running the command again resumes an
+interrupted study.
 
 Writes under ``--out``: ``seed_<k>/scores.csv`` (the trainer's per-episode log),
-``seed_<k>/checkpoint_*.pth``, ``summary.csv``, ``summary.md`` and ``curves.png`` (mean ± std
-over seeds of the per-episode score and of the 100-episode window). The last line printed is
+``seed_<k>/config.json``, ``seed_<k>/greedy_eval.csv``, ``seed_<k>/checkpoint_*.pth``,
+``summary.csv``, ``summary.md``, ``study.json`` and ``curves.png`` (mean ± std over seeds of
+the per-episode score and of the 100-episode window). The last line printed is
 ``median_window_end: N``.
 
-    .venv/bin/python -m benchmarks.solve --seeds 0 1 2 3 4 --jobs 2 --out results/solve
+    .venv/bin/python -m studies.solve --seeds 0 1 2 3 4 --out results/solve
 """
 
 import argparse
 import csv
 import dataclasses
 import json
-import multiprocessing
 import os
 import time
 from pathlib import Path
 
 import numpy as np
+from ray import tune
 
-EVAL_SEED_OFFSET = 1000  # greedy evaluation uses sim seeds never used in training
+from studies.runner import Study, add_cluster_arguments, read_scores, run_study
 
 
 @dataclasses.dataclass
@@ -41,28 +44,11 @@ class SeedResult:
     greedy_std: float
 
 
-def run_seed(seed: int, overrides: dict, max_episodes: int, eval_episodes: int, out: str):
-    """Train one seed until solved (or max_episodes), then evaluate greedily. In a worker."""
-    import torch
-
-    torch.set_num_threads(1)
-    from ddpg_agent import Agent, DDPGConfig
-    from reacher.sim import ReacherSim
-    from train import SimEnv, evaluate, train
-
-    directory = Path(out) / f"seed_{seed}"
-    env = SimEnv(ReacherSim(num_agents=20, seed=seed))
-    agent = Agent(env.state_size, env.action_size, env.num_agents, DDPGConfig(**overrides), seed)
-    result = train(
-        env,
-        agent,
-        max_episodes,
-        checkpoint_dir=directory,
-        log_path=directory / "scores.csv",
-        progress=False,
-        stop_when_solved=True,
-    )
-    greedy = evaluate(SimEnv(ReacherSim(20, seed + EVAL_SEED_OFFSET)), agent, eval_episodes)
+def seed_result(seed: int, directory: Path) -> SeedResult:
+    """The seed's figures, from the files its trial wrote."""
+    result = read_scores(directory / "scores.csv")
+    with open(directory / "greedy_eval.csv", newline="") as f:
+        greedy = np.array([float(row["mean"]) for row in csv.DictReader(f)])
     end = result.solved_episode
     return SeedResult(
         seed=seed,
@@ -72,14 +58,9 @@ def run_seed(seed: int, overrides: dict, max_episodes: int, eval_episodes: int, 
         seconds_to_solve=None if end is None else float(result.episode_seconds[:end].sum()),
         seconds_total=float(result.episode_seconds.sum()),
         best_window_mean=result.best_window[1],
-        greedy_mean=float(greedy.mean(axis=1).mean()),
-        greedy_std=float(greedy.mean(axis=1).std()),
+        greedy_mean=float(greedy.mean()),
+        greedy_std=float(greedy.std()),
     )
-
-
-def read_episode_means(path: Path) -> np.ndarray:
-    with open(path) as f:
-        return np.array([float(row["mean"]) for row in csv.DictReader(f)])
 
 
 def plot_curves(out: Path, seeds: list[int]) -> None:
@@ -89,17 +70,15 @@ def plot_curves(out: Path, seeds: list[int]) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from train import TrainResult  # the course's window means, as the trainer computes them
-
-    curves = [read_episode_means(out / f"seed_{s}" / "scores.csv") for s in seeds]
-    length = max(len(c) for c in curves)
+    curves = [read_scores(out / f"seed_{s}" / "scores.csv") for s in seeds]
+    length = max(len(c.scores) for c in curves)
     # A seed that stopped early (solved) is padded with NaN and the mean is over the seeds
     # still running, so the band shows where each run ended.
     padded = np.full((len(curves), length), np.nan)
     windows = np.full((len(curves), length), np.nan)
     for i, c in enumerate(curves):
-        padded[i, : len(c)] = c
-        windows[i, : len(c)] = TrainResult(c[:, None], np.zeros(len(c))).window_means
+        padded[i, : len(c.scores)] = c.episode_means
+        windows[i, : len(c.scores)] = c.window_means
     episodes = np.arange(1, length + 1)
     fig, ax = plt.subplots(figsize=(8, 4.5))
     for data, label in ((padded, "episode score (20-arm mean)"), (windows, "100-episode mean")):
@@ -141,43 +120,49 @@ def write_summary(out: Path, results: list[SeedResult], meta: dict) -> None:
     (out / "summary.md").write_text("\n".join(lines) + "\n")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
-    parser.add_argument("--jobs", type=int, default=2, help="parallel worker processes")
     parser.add_argument("--max-episodes", type=int, default=200)
     parser.add_argument("--eval-episodes", type=int, default=10)
+    parser.add_argument("--max-steps", type=int, default=None, help="truncate episodes (tests)")
     parser.add_argument("--out", type=Path, default=Path("results/solve"))
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE")
-    args = parser.parse_args()
+    add_cluster_arguments(parser)
+    args = parser.parse_args(argv)
 
-    from train import parse_overrides  # imports torch; keep --help fast
+    from train import parse_overrides
 
     overrides = parse_overrides(args.set)
-    args.out.mkdir(parents=True, exist_ok=True)
+    out = args.out.resolve()
+    study = Study(
+        out=out,
+        episodes=args.max_episodes,
+        max_steps=args.max_steps,
+        fixed=overrides,
+        stop_when_solved=True,
+        eval_episodes=args.eval_episodes,
+        by_trial=False,  # seed_<k>/
+    )
     start = time.perf_counter()
-    # spawn: each worker is a fresh interpreter with one torch thread and its own RNG state.
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(args.jobs) as pool:
-        jobs = [
-            pool.apply_async(
-                run_seed, (s, overrides, args.max_episodes, args.eval_episodes, str(args.out))
-            )
-            for s in args.seeds
-        ]
-        results = [job.get() for job in jobs]
+    command = {k: v for k, v in vars(args).items() if k != "address"}
+    space = {"seed": tune.grid_search(args.seeds)}
+    jobs = run_study(study, space, total=len(args.seeds), command=command, address=args.address)
+    results = [seed_result(s, out / f"seed_{s}") for s in args.seeds]
     meta = {
         "seeds": args.seeds,
-        "jobs": args.jobs,
-        "cpus": os.cpu_count(),
+        "jobs": jobs,  # seeds at a time: the CPUs Ray offered
+        "cpus": os.cpu_count(),  # of the machine that ran the study
+        "address": args.address or "local",
         "max_episodes": args.max_episodes,
         "eval_episodes": args.eval_episodes,
+        "max_steps": args.max_steps,
         "overrides": overrides,
         "study_seconds": time.perf_counter() - start,
     }
-    write_summary(args.out, results, meta)
-    plot_curves(args.out, args.seeds)
-    print((args.out / "summary.md").read_text())
+    write_summary(out, results, meta)
+    plot_curves(out, args.seeds)
+    print((out / "summary.md").read_text())
     ends = [r.window_end for r in results]
     solved = [e for e in ends if e is not None]
     minutes = [r.seconds_to_solve / 60 for r in results if r.seconds_to_solve is not None]

@@ -1,0 +1,85 @@
+"""studies/: the Ray study runner, through a tiny multi-seed study and a tiny Optuna sweep."""
+
+import json
+import shutil
+import tempfile
+
+import numpy as np
+import pytest
+import ray
+
+from studies import solve, sweep
+from studies.runner import MedianAtMilestones, connect, read_scores, run_name
+
+TINY = ["--max-steps", "20"]  # 20-step episodes: the runner is under test, not learning
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    """A small local Ray instance: two CPUs, no dashboard, its files in a temporary folder."""
+    temp = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # short: Ray's socket paths must be
+    try:
+        connect(None, num_cpus=2, _temp_dir=temp, log_to_driver=False)
+        yield
+    finally:  # also when Ray failed to start
+        ray.shutdown()
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+def test_run_names():
+    assert run_name({"seed": 0}) == "seed_0"
+    assert run_name({"tau": 0.005, "seed": 1, "actor_hidden": (64, 32)}, "a1b2") == (
+        "a1b2-actor_hidden_64,32-seed_1-tau_0.005"
+    )
+
+
+def test_median_rule_stops_below_the_median_of_earlier_trials(tmp_path, capsys):
+    rule = MedianAtMilestones((10,), tmp_path / "stopped.jsonl")
+
+    def decision(run: str, episode: int, value: float) -> str:
+        result = {"run": run, "episode": episode, "window_mean": value}
+        return rule.on_trial_result(None, None, result)
+
+    assert decision("a", 10, 5.0) == rule.CONTINUE  # nothing to compare with yet
+    assert decision("b", 10, 1.0) == rule.CONTINUE  # one earlier trial is too few
+    assert decision("c", 9, 0.0) == rule.CONTINUE  # not a milestone
+    assert decision("c", 10, 3.0) == rule.CONTINUE  # median of 5 and 1 is 3: not below
+    assert decision("d", 10, 2.9) == rule.STOP
+    assert "stopped d: window mean 2.900 at episode 10 is below 3.000" in capsys.readouterr().out
+    assert [line.count('"run": "d"') for line in rule.log.read_text().splitlines()] == [1]
+
+
+def test_solve_study_runs_resumes_and_refuses_other_arguments(local_ray, tmp_path, capsys):
+    out = tmp_path / "solve"
+    args = ["--seeds", "0", "1", "--max-episodes", "2", "--eval-episodes", "1", "--out", str(out)]
+    solve.main(args + TINY)
+    assert capsys.readouterr().out.splitlines()[-1] == "median_window_end: inf"  # unsolved
+    for seed in (0, 1):
+        run = out / f"seed_{seed}"
+        assert read_scores(run / "scores.csv").scores.shape == (2, 20)
+        assert '"seed": ' + str(seed) in (run / "config.json").read_text()
+        assert (run / "checkpoint_actor.pth").exists() and (run / "greedy_eval.csv").exists()
+    for name in ("summary.csv", "summary.md", "study.json", "curves.png"):
+        assert (out / name).exists()
+    assert json.loads((out / "study.json").read_text())["jobs"] == 2  # both CPUs, side by side
+    written = (out / "seed_0" / "scores.csv").stat().st_mtime_ns
+
+    solve.main(args + TINY)  # the same command again: every trial has finished, none reruns
+    assert "resuming the study" in capsys.readouterr().out
+    assert (out / "seed_0" / "scores.csv").stat().st_mtime_ns == written
+    with pytest.raises(SystemExit, match="other arguments"):
+        solve.main(args + ["--max-steps", "30"])
+
+
+def test_optuna_sweep_writes_runs_table_and_plot(local_ray, tmp_path, capsys):
+    out = tmp_path / "sweep"
+    command = ["--name", "t", "--out", str(out), "--episodes", "2", "--optuna", "--samples", "2"]
+    sweep.main(command + ["--loguniform", "lr_actor", "1e-4", "1e-2"] + TINY)
+    runs = sorted(p.parent.name for p in out.glob("*/scores.csv"))
+    assert len(runs) == 2  # one per sample
+    rates = [float(name.split("lr_actor_")[1].split("-")[0]) for name in runs]
+    assert all(1e-4 <= r <= 1e-2 for r in rates) and not np.isclose(*rates)
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert last.startswith("best: ") and last.split()[1] in runs and "window_mean" in last
+    assert all(f"| {name} |" in (out / "summary.md").read_text() for name in runs)
+    assert (out / "curves.png").exists()
