@@ -1,28 +1,31 @@
-"""DDPG agent for many arms at once: config, replay buffer, OU noise, n-step returns, agent.
+"""DDPG for many arms at once: the config, the agent and its update, then the agent's parts.
 
-Read top to bottom: ``DDPGConfig`` holds every hyper-parameter; ``ReplayBuffer`` is one
-pre-allocated ring shared by all arms; ``OUNoise`` explores with one independent process per
-arm; ``NStepAccumulator`` turns 1-step transitions into n-step ones (n = 1 by default);
-``Agent`` ties them together (``act``, ``step``, ``reset``, ``learn``, ``save``, ``load``).
+Read top to bottom: ``DDPGConfig`` holds every hyper-parameter with its meaning; ``Agent``
+acts for all arms in one batch, stores their transitions and learns (``learn`` ->
+``update_critic`` -> ``update_actor`` -> ``soft_update``). Its parts follow: ``ReplayBuffer``,
+one pre-allocated ring shared by all arms; ``OUNoise``, one independent exploration process
+per arm; ``NStepAccumulator``, which turns 1-step transitions into n-step ones. Checkpoint
+files and input checks come last.
 
 The agent knows nothing of Unity. Transitions carry TRUE terminal flags only: Reacher has no
 terminal states, and its 1001-step time limit is a truncation whose successor value is
 bootstrapped (the training loop passes the true final observation as ``next_states``).
 """
 
+from __future__ import annotations
+
 import contextlib
 import copy
 import os
 import tempfile
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
 from torch import nn
-from torch.optim.optimizer import _global_optimizer_post_hooks, _global_optimizer_pre_hooks
 
 from model import Actor, Critic
 
@@ -31,46 +34,63 @@ CRITIC_FILE = "checkpoint_critic.pth"
 CRITIC2_FILE = "checkpoint_critic2.pth"  # written only with twin_critics=True
 
 
+def _setting(default: Any, meaning: str) -> Any:
+    """A config field that carries its meaning, for ``train.py --help`` and the Report."""
+    return field(default=default, metadata={"help": meaning})
+
+
 @dataclass(frozen=True)
 class DDPGConfig:
     """Every hyper-parameter of the agent. Defaults: the configuration of the committed results.
 
-    They are the seed report's recipe with three changes measured in `results/experiments/`:
-    two updates per env step instead of 10 every 20, 5-step returns, and tau 5e-3 instead of
-    1e-3. (Noise decaying by 2 % per episode left one seed of five unsolved after 250
-    episodes: `results/experiments/decay098_seed*/`.) The options after "Extensions" are off
-    (neutral) by default, so the default agent is DDPG as the Report describes it.
+    They are the recipe this project started from (``SEED_RECIPE`` in
+    ``studies/summarize_experiments.py``) with three changes measured in
+    ``results/experiments/``: two updates per env step instead of 10 every 20, 5-step returns,
+    and tau 5e-3 instead of 1e-3. (Noise decaying by 2 % per episode left one seed of five
+    unsolved after 250 episodes: ``results/experiments/decay098_seed*/``.) The extensions at
+    the end are off (neutral) by default, so the default agent is DDPG as the Report describes
+    it. Each field's ``metadata["help"]`` says what it means.
     """
 
     # Networks
-    actor_hidden: tuple[int, int] = (256, 128)
-    critic_hidden: tuple[int, int] = (128, 128)
-    batch_norm: bool = True  # BN on the actor's input and hidden layers, the critic's input
+    actor_hidden: tuple[int, int] = _setting((256, 128), "widths of the actor's two hidden layers")
+    critic_hidden: tuple[int, int] = _setting(
+        (128, 128), "widths of the critic's two hidden layers (the action joins the second)"
+    )
+    batch_norm: bool = _setting(
+        True, "BatchNorm on the actor's input and hidden layers and on the critic's input"
+    )
     # Optimisation
-    lr_actor: float = 1e-3
-    lr_critic: float = 1e-3
-    critic_weight_decay: float = 0.0
-    critic_grad_clip: float | None = 1.0  # max global grad norm of the critic; None: no clip
-    batch_size: int = 256
-    buffer_size: int = 1_000_000  # transitions, all arms together
-    gamma: float = 0.99
-    tau: float = 5e-3  # soft-update rate of the target networks
-    learn_every: int = 1  # env steps between learning phases
-    learn_iterations: int = 2  # gradient updates per learning phase
-    n_step: int = 5  # n-step returns, accumulated per arm before the shared buffer
+    lr_actor: float = _setting(1e-3, "Adam learning rate of the actor")
+    lr_critic: float = _setting(1e-3, "Adam learning rate of the critic")
+    critic_weight_decay: float = _setting(0.0, "L2 weight decay of the critic's Adam")
+    critic_grad_clip: float | None = _setting(
+        1.0, "max global gradient norm of the critic; None: no clipping"
+    )
+    batch_size: int = _setting(256, "transitions per gradient update")
+    buffer_size: int = _setting(1_000_000, "replay buffer capacity, all arms' transitions")
+    gamma: float = _setting(0.99, "discount factor")
+    tau: float = _setting(5e-3, "soft-update rate of the target networks")
+    learn_every: int = _setting(1, "env steps between learning phases")
+    learn_iterations: int = _setting(2, "gradient updates per learning phase")
+    n_step: int = _setting(5, "n-step returns, accumulated per arm before the shared buffer")
     # Exploration: OU noise x += theta (0 - x) + sigma N(0, 1), one process per arm and joint
-    ou_theta: float = 0.15
-    ou_sigma: float = 0.2
-    noise_scale: float = 1.0  # initial multiplier of the OU samples
-    noise_decay: float = 1.0  # multiplier applied per episode or per step (1.0: no decay)
-    noise_decay_per: str = "episode"  # "episode" or "step"
-    noise_min: float = 0.0  # floor of the decayed multiplier
-    warmup_steps: int = 0  # env steps of uniform random actions before the policy acts
+    ou_theta: float = _setting(0.15, "mean reversion of the OU noise")
+    ou_sigma: float = _setting(0.2, "scale of the OU noise's Gaussian increments")
+    noise_scale: float = _setting(1.0, "initial multiplier of the OU samples")
+    noise_decay: float = _setting(1.0, "multiplier of that scale per episode or step (1: none)")
+    noise_decay_per: str = _setting("episode", 'when the noise decays: "episode" or "step"')
+    noise_min: float = _setting(0.0, "floor of the decayed noise scale")
+    warmup_steps: int = _setting(0, "env steps of uniform random actions before the policy acts")
     # Extensions, off by default
-    twin_critics: bool = False  # TD3: two critics, the target uses the smaller estimate
-    target_noise: float = 0.0  # TD3 target policy smoothing: std of the noise on a'(s')
-    target_noise_clip: float = 0.5  # ... clipped to +-this
-    policy_delay: int = 1  # TD3: update actor and targets every policy_delay critic updates
+    twin_critics: bool = _setting(False, "TD3: two critics, the target uses the smaller estimate")
+    target_noise: float = _setting(
+        0.0, "TD3 target policy smoothing: std of the Gaussian noise on the target action"
+    )
+    target_noise_clip: float = _setting(0.5, "TD3: that noise is clipped to +-this")
+    policy_delay: int = _setting(
+        1, "TD3: update the actor and the targets every policy_delay critic updates"
+    )
 
     def __post_init__(self) -> None:
         for name in ("actor_hidden", "critic_hidden"):
@@ -103,6 +123,236 @@ class DDPGConfig:
         bad = [f"{name}={getattr(self, name)!r}" for name, ok in checks.items() if not ok]
         if bad:
             raise ValueError(f"invalid DDPGConfig values: {', '.join(bad)}")
+
+
+class Agent:
+    """DDPG for ``num_agents`` arms sharing one actor, one critic and one replay buffer.
+
+    ``act`` acts for all arms in one batched forward pass; ``step`` stores all arms'
+    transitions and learns ``learn_iterations`` times every ``learn_every`` calls; call
+    ``reset`` at the start of every episode. ``device=None`` picks CUDA when present. The
+    seed fixes the network initialisation (through torch's global RNG), the noise, the
+    warm-up actions and the replay sampling: same seed, same run on the CPU.
+    """
+
+    def __init__(
+        self,
+        state_size: int,
+        action_size: int,
+        num_agents: int,
+        config: DDPGConfig | None = None,
+        seed: int = 0,
+        device: torch.device | str | None = None,
+    ) -> None:
+        self.state_size, self.action_size, self.num_agents = state_size, action_size, num_agents
+        self.config = cfg = config or DDPGConfig()
+        if device is None:
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.device = torch.device(device)
+
+        torch.manual_seed(seed)
+        self.actor_local = Actor(state_size, action_size, cfg.actor_hidden, cfg.batch_norm)
+        self.critic_local = Critic(state_size, action_size, cfg.critic_hidden, cfg.batch_norm)
+        self.critic2_local = (
+            Critic(state_size, action_size, cfg.critic_hidden, cfg.batch_norm)
+            if cfg.twin_critics
+            else None
+        )
+        locals_ = [
+            m for m in (self.actor_local, self.critic_local, self.critic2_local) if m is not None
+        ]
+        for module in locals_:
+            module.to(self.device)
+        # Target networks start as copies and stay in training mode, like the local networks:
+        # their BatchNorm layers normalise with batch statistics (the recipe's behaviour).
+        targets = [copy.deepcopy(m) for m in locals_]
+        self.actor_target, self.critic_target = targets[:2]
+        self.critic2_target = targets[2] if cfg.twin_critics else None
+        self._local_params = [p for m in locals_ for p in m.parameters()]
+        self._target_params = [p for m in targets for p in m.parameters()]
+        for p in self._target_params:
+            p.requires_grad_(False)
+
+        self._actor_params = list(self.actor_local.parameters())
+        self._critic_params = [p for m in locals_[1:] for p in m.parameters()]
+        self._critic1_params = list(self.critic_local.parameters())  # frozen in update_actor
+        # fused: one kernel for all parameters, the fastest Adam on the CPU and CUDA.
+        self.actor_optimizer = torch.optim.Adam(self._actor_params, lr=cfg.lr_actor, fused=True)
+        self.critic_optimizer = torch.optim.Adam(
+            self._critic_params, lr=cfg.lr_critic, weight_decay=cfg.critic_weight_decay, fused=True
+        )
+
+        self.memory = ReplayBuffer(cfg.buffer_size, state_size, action_size, self.device, seed)
+        self.noise = OUNoise(
+            (num_agents, action_size),
+            cfg.ou_theta,
+            cfg.ou_sigma,
+            cfg.noise_scale,
+            cfg.noise_decay,
+            cfg.noise_min,
+            seed=seed,
+        )
+        self.n_step = NStepAccumulator(cfg.n_step, cfg.gamma)
+        self._rng = np.random.default_rng(seed + 1)  # warm-up actions
+        self._generator = torch.Generator(self.device).manual_seed(seed)  # target smoothing
+        self.t_step = 0  # calls of step(), i.e. env steps
+        self.updates = 0  # critic updates
+        self.episodes = 0  # calls of reset()
+
+    # ----- acting ------------------------------------------------------------------------
+    def act(self, states: np.ndarray, add_noise: bool = True) -> np.ndarray:
+        """Actions in [-1, 1] for states (n, state_size); with noise n must be num_agents."""
+        n = self.num_agents if add_noise else None
+        states = _checked_array(states, "states", (n, self.state_size))
+        if add_noise and self.t_step < self.config.warmup_steps:
+            return self._rng.uniform(-1, 1, (n, self.action_size)).astype(np.float32)
+        self.actor_local.eval()  # BatchNorm must use its running statistics, not these n rows
+        with torch.inference_mode():
+            actions = self.actor_local(torch.from_numpy(states).to(self.device)).cpu().numpy()
+        self.actor_local.train()
+        if add_noise:
+            actions = actions + self.noise.sample()
+            if self.config.noise_decay_per == "step":
+                self.noise.decay_scale()
+        return np.clip(actions, -1.0, 1.0)
+
+    def reset(self) -> None:
+        """Start an episode: store the last one's pending n-step transitions, reset the noise."""
+        for transition in self.n_step.flush():
+            self.memory.add(*transition)
+        self.noise.reset()
+        if self.episodes > 0 and self.config.noise_decay_per == "episode":
+            self.noise.decay_scale()
+        self.episodes += 1
+
+    # ----- storing and learning ----------------------------------------------------------
+    def step(
+        self,
+        states: np.ndarray,
+        actions: np.ndarray,
+        rewards: np.ndarray,
+        next_states: np.ndarray,
+        terminals: np.ndarray,
+    ) -> None:
+        """Store one env step of every arm and learn on schedule.
+
+        ``terminals`` marks TRUE terminal states only (never for Reacher). After a time-limit
+        end, pass the true final observations as ``next_states``: the value is bootstrapped.
+        """
+        n, s, a = self.num_agents, self.state_size, self.action_size
+        transition = (
+            _checked_array(states, "states", (n, s)),
+            _checked_array(actions, "actions", (n, a)),
+            _checked_array(rewards, "rewards", (n,)),
+            _checked_array(next_states, "next_states", (n, s)),
+            _checked_array(terminals, "terminals", (n,), dtype=bool),
+        )
+        for completed in self.n_step.push(*transition):
+            self.memory.add(*completed)
+        self.t_step += 1
+        cfg = self.config
+        if self.t_step % cfg.learn_every == 0 and len(self.memory) >= cfg.batch_size:
+            for _ in range(cfg.learn_iterations):
+                self.learn(self.memory.sample(cfg.batch_size))
+
+    def learn(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """One critic update; every ``policy_delay`` of them an actor and target update.
+
+        Returns the (detached) critic loss and actor loss (None when the actor waited).
+        """
+        critic_loss = self.update_critic(batch)
+        self.updates += 1
+        if self.updates % self.config.policy_delay != 0:
+            return critic_loss, None
+        actor_loss = self.update_actor(batch.states)
+        self.soft_update()
+        return critic_loss, actor_loss
+
+    @torch.no_grad()
+    def compute_targets(self, batch: Batch) -> torch.Tensor:
+        """TD targets r + discount * Q'(s', mu'(s')), shape (B, 1)."""
+        next_actions = self.actor_target(batch.next_states)
+        if self.config.target_noise > 0:
+            noise = (
+                torch.randn(next_actions.shape, generator=self._generator, device=self.device)
+                * self.config.target_noise
+            )
+            clip = self.config.target_noise_clip
+            next_actions = (next_actions + noise.clamp_(-clip, clip)).clamp_(-1.0, 1.0)
+        q_next = self.critic_target(batch.next_states, next_actions)
+        if self.critic2_target is not None:
+            q_next = torch.minimum(q_next, self.critic2_target(batch.next_states, next_actions))
+        return batch.rewards + batch.discounts * q_next
+
+    def update_critic(self, batch: Batch) -> torch.Tensor:
+        """One gradient step on the mean squared TD error; returns the loss."""
+        targets = self.compute_targets(batch)
+        loss = nn.functional.mse_loss(self.critic_local(batch.states, batch.actions), targets)
+        if self.critic2_local is not None:
+            loss = loss + nn.functional.mse_loss(
+                self.critic2_local(batch.states, batch.actions), targets
+            )
+        self.critic_optimizer.zero_grad()
+        loss.backward()
+        if self.config.critic_grad_clip is not None:
+            nn.utils.clip_grad_norm_(self._critic_params, self.config.critic_grad_clip)
+        self.critic_optimizer.step()
+        return loss.detach()
+
+    def update_actor(self, states: torch.Tensor) -> torch.Tensor:
+        """One gradient step raising Q(s, mu(s)) (descent on its negative); returns the loss."""
+        # Gradients for the actor only. With the critic's weights frozen for the forward pass,
+        # autograd records nothing for its state branch and saves nothing for its weight
+        # gradients (cheaper than recording them and skipping them with backward(inputs=...)).
+        for p in self._critic1_params:
+            p.requires_grad_(False)
+        try:
+            loss = -self.critic_local(states, self.actor_local(states)).mean()
+        finally:
+            for p in self._critic1_params:
+                p.requires_grad_(True)
+        self.actor_optimizer.zero_grad()
+        loss.backward()
+        self.actor_optimizer.step()
+        return loss.detach()
+
+    @torch.no_grad()
+    def soft_update(self) -> None:
+        """Polyak averaging: theta_target <- (1 - tau) theta_target + tau theta_local.
+
+        Easy to overlook: this must run under ``no_grad``. With grad mode on, the in-place
+        lerp of a target parameter towards a (grad-requiring) local one records a LerpBackward
+        node per parameter and update, turning the targets into non-leaf tensors that hold an
+        ever-growing autograd chain (about 0.5 MB leaked per update).
+        """
+        for target, local in zip(self._target_params, self._local_params, strict=True):
+            target.lerp_(local, self.config.tau)
+
+    # ----- checkpoints (file checks: end of this module) ----------------------------------
+    def _checkpoint_files(self) -> dict[str, nn.Module]:
+        files = {ACTOR_FILE: self.actor_local, CRITIC_FILE: self.critic_local}
+        if self.critic2_local is not None:
+            files[CRITIC2_FILE] = self.critic2_local
+        return files
+
+    def save(self, directory: str | Path) -> None:
+        """Write the local networks as plain state_dicts, each file atomically."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        for name, module in self._checkpoint_files().items():
+            atomic_save(module.state_dict(), directory / name)
+
+    def load(self, directory: str | Path) -> None:
+        """Load the local networks (checked) and copy them into the targets."""
+        directory = Path(directory)
+        for name, module in self._checkpoint_files().items():
+            load_checked(module, directory / name, self.device)
+        with torch.no_grad():  # as in soft_update: no autograd history on the targets
+            for target, local in zip(self._target_params, self._local_params, strict=True):
+                target.copy_(local)
+
+
+# ----- the agent's parts ------------------------------------------------------------------
 
 
 class Batch(NamedTuple):
@@ -261,6 +511,9 @@ class NStepAccumulator:
         return states, actions, returns, next_states, discounts
 
 
+# ----- checkpoint files and input checks --------------------------------------------------
+
+
 class CheckpointError(RuntimeError):
     """A checkpoint file cannot be read or does not fit the network it is loaded into."""
 
@@ -317,81 +570,6 @@ def load_checked(module: nn.Module, path: Path, device: torch.device) -> None:
     module.load_state_dict(state)
 
 
-def _adam(params: list[nn.Parameter], lr: float, weight_decay: float = 0.0) -> torch.optim.Adam:
-    # The fused kernel (one op for all parameters) is the fastest Adam on CPU and CUDA.
-    try:
-        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay, fused=True)
-    except RuntimeError:
-        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay, foreach=True)
-
-
-def _adam_step(optimizer: torch.optim.Adam) -> None:
-    """``optimizer.step()`` without its Python overhead: the same fused kernel, called directly.
-
-    ``Optimizer.step`` spends about as long in Python (hooks, grouping the tensors by device,
-    per-parameter state look-ups) as the fused kernel takes for these small networks, twice per
-    update. This calls exactly what ``torch.optim.adam._fused_adam`` calls, so the results are
-    identical; anything but the plain fused single-group case (the first step, which creates
-    the state, a parameter without a gradient, other options, step hooks) goes through
-    ``optimizer.step()``.
-    """
-    (group,) = optimizer.param_groups
-    params: list[torch.Tensor] = group["params"]
-    state = optimizer.state
-    plain = (
-        group["fused"]
-        and not (group["amsgrad"] or group["maximize"] or group["capturable"])
-        and not group.get("decoupled_weight_decay", False)
-        and not (optimizer._optimizer_step_pre_hooks or optimizer._optimizer_step_post_hooks)
-        and not (_global_optimizer_pre_hooks or _global_optimizer_post_hooks)
-        and all(p.grad is not None and p in state for p in params)
-    )
-    if not plain:
-        optimizer.step()
-        return
-    states = [state[p] for p in params]
-    steps = [s["step"] for s in states]
-    torch._foreach_add_(steps, 1)
-    beta1, beta2 = group["betas"]
-    torch._fused_adam_(
-        params,
-        [p.grad for p in params],
-        [s["exp_avg"] for s in states],
-        [s["exp_avg_sq"] for s in states],
-        [],
-        steps,
-        amsgrad=False,
-        lr=group["lr"],
-        beta1=beta1,
-        beta2=beta2,
-        weight_decay=group["weight_decay"],
-        eps=group["eps"],
-        maximize=False,
-        grad_scale=None,
-        found_inf=None,
-    )
-
-
-def _clear_grads(params: list[nn.Parameter]) -> None:
-    """``optimizer.zero_grad(set_to_none=True)``: the same effect, without its ~7 us of
-    profiler and foreach bookkeeping (twice per update)."""
-    for p in params:
-        p.grad = None
-
-
-def _clip_grad_norm_(params: list[nn.Parameter], max_norm: float) -> None:
-    """``nn.utils.clip_grad_norm_`` for parameters on one device that all have gradients.
-
-    The same operations (per-tensor norms, norm of their stack, clamped scale, one foreach
-    multiply) without the generic version's grouping and checks, which cost about as much
-    as the arithmetic here.
-    """
-    grads = [p.grad for p in params]
-    total_norm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads, 2.0)), 2.0)
-    clip_coef = max_norm / (total_norm + 1e-6)
-    torch._foreach_mul_(grads, torch.clamp(clip_coef, max=1.0))
-
-
 def _checked_array(x: object, name: str, shape: tuple[int | None, ...], dtype=np.float32):
     """``x`` as a contiguous array of ``dtype``; ValueError on a wrong shape or a NaN/inf."""
     try:
@@ -406,223 +584,3 @@ def _checked_array(x: object, name: str, shape: tuple[int | None, ...], dtype=np
     if array.dtype.kind == "f" and not np.isfinite(array).all():
         raise ValueError(f"{name} contains NaN or infinite values")
     return array
-
-
-class Agent:
-    """DDPG for ``num_agents`` arms sharing one actor, one critic and one replay buffer.
-
-    ``act`` acts for all arms in one batched forward pass; ``step`` stores all arms'
-    transitions and learns ``learn_iterations`` times every ``learn_every`` calls; call
-    ``reset`` at the start of every episode. ``device=None`` picks CUDA when present. The
-    seed fixes the network initialisation (through torch's global RNG), the noise, the
-    warm-up actions and the replay sampling: same seed, same run on the CPU.
-    """
-
-    def __init__(
-        self,
-        state_size: int,
-        action_size: int,
-        num_agents: int,
-        config: DDPGConfig | None = None,
-        seed: int = 0,
-        device: torch.device | str | None = None,
-    ) -> None:
-        self.state_size, self.action_size, self.num_agents = state_size, action_size, num_agents
-        self.config = cfg = config or DDPGConfig()
-        if device is None:
-            device = "cuda" if torch.cuda.is_available() else "cpu"
-        self.device = torch.device(device)
-
-        torch.manual_seed(seed)
-        self.actor_local = Actor(state_size, action_size, cfg.actor_hidden, cfg.batch_norm)
-        self.critic_local = Critic(state_size, action_size, cfg.critic_hidden, cfg.batch_norm)
-        self.critic2_local = (
-            Critic(state_size, action_size, cfg.critic_hidden, cfg.batch_norm)
-            if cfg.twin_critics
-            else None
-        )
-        locals_ = [
-            m for m in (self.actor_local, self.critic_local, self.critic2_local) if m is not None
-        ]
-        for module in locals_:
-            module.to(self.device)
-        # Target networks start as copies and stay in training mode, like the local networks:
-        # their BatchNorm layers normalise with batch statistics (the recipe's behaviour).
-        targets = [copy.deepcopy(m) for m in locals_]
-        self.actor_target, self.critic_target = targets[:2]
-        self.critic2_target = targets[2] if cfg.twin_critics else None
-        self._local_params = [p for m in locals_ for p in m.parameters()]
-        self._target_params = [p for m in targets for p in m.parameters()]
-        for p in self._target_params:
-            p.requires_grad_(False)
-
-        self._actor_params = list(self.actor_local.parameters())
-        self._critic_params = [p for m in locals_[1:] for p in m.parameters()]
-        self._critic1_params = list(self.critic_local.parameters())  # frozen in update_actor
-        self.actor_optimizer = _adam(self._actor_params, cfg.lr_actor)
-        self.critic_optimizer = _adam(self._critic_params, cfg.lr_critic, cfg.critic_weight_decay)
-
-        self.memory = ReplayBuffer(cfg.buffer_size, state_size, action_size, self.device, seed)
-        self.noise = OUNoise(
-            (num_agents, action_size),
-            cfg.ou_theta,
-            cfg.ou_sigma,
-            cfg.noise_scale,
-            cfg.noise_decay,
-            cfg.noise_min,
-            seed=seed,
-        )
-        self.n_step = NStepAccumulator(cfg.n_step, cfg.gamma)
-        self._rng = np.random.default_rng(seed + 1)  # warm-up actions
-        self._generator = torch.Generator(self.device).manual_seed(seed)  # target smoothing
-        self.t_step = 0  # calls of step(), i.e. env steps
-        self.updates = 0  # critic updates
-        self.episodes = 0  # calls of reset()
-
-    # ----- acting ------------------------------------------------------------------------
-    def act(self, states: np.ndarray, add_noise: bool = True) -> np.ndarray:
-        """Actions in [-1, 1] for states (n, state_size); with noise n must be num_agents."""
-        n = self.num_agents if add_noise else None
-        states = _checked_array(states, "states", (n, self.state_size))
-        if add_noise and self.t_step < self.config.warmup_steps:
-            return self._rng.uniform(-1, 1, (n, self.action_size)).astype(np.float32)
-        self.actor_local.eval()  # BatchNorm must use its running statistics, not these n rows
-        with torch.inference_mode():
-            actions = self.actor_local(torch.from_numpy(states).to(self.device)).cpu().numpy()
-        self.actor_local.train()
-        if add_noise:
-            actions = actions + self.noise.sample()
-            if self.config.noise_decay_per == "step":
-                self.noise.decay_scale()
-        return np.clip(actions, -1.0, 1.0)
-
-    def reset(self) -> None:
-        """Start an episode: store the last one's pending n-step transitions, reset the noise."""
-        for transition in self.n_step.flush():
-            self.memory.add(*transition)
-        self.noise.reset()
-        if self.episodes > 0 and self.config.noise_decay_per == "episode":
-            self.noise.decay_scale()
-        self.episodes += 1
-
-    # ----- storing and learning ----------------------------------------------------------
-    def step(
-        self,
-        states: np.ndarray,
-        actions: np.ndarray,
-        rewards: np.ndarray,
-        next_states: np.ndarray,
-        terminals: np.ndarray,
-    ) -> None:
-        """Store one env step of every arm and learn on schedule.
-
-        ``terminals`` marks TRUE terminal states only (never for Reacher). After a time-limit
-        end, pass the true final observations as ``next_states``: the value is bootstrapped.
-        """
-        n, s, a = self.num_agents, self.state_size, self.action_size
-        transition = (
-            _checked_array(states, "states", (n, s)),
-            _checked_array(actions, "actions", (n, a)),
-            _checked_array(rewards, "rewards", (n,)),
-            _checked_array(next_states, "next_states", (n, s)),
-            _checked_array(terminals, "terminals", (n,), dtype=bool),
-        )
-        for completed in self.n_step.push(*transition):
-            self.memory.add(*completed)
-        self.t_step += 1
-        cfg = self.config
-        if self.t_step % cfg.learn_every == 0 and len(self.memory) >= cfg.batch_size:
-            for _ in range(cfg.learn_iterations):
-                self.learn(self.memory.sample(cfg.batch_size))
-
-    def learn(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """One critic update; every ``policy_delay`` of them an actor and target update.
-
-        Returns the (detached) critic loss and actor loss (None when the actor waited).
-        """
-        critic_loss = self.update_critic(batch)
-        self.updates += 1
-        if self.updates % self.config.policy_delay != 0:
-            return critic_loss, None
-        actor_loss = self.update_actor(batch.states)
-        self.soft_update()
-        return critic_loss, actor_loss
-
-    @torch.no_grad()
-    def compute_targets(self, batch: Batch) -> torch.Tensor:
-        """TD targets r + discount * Q'(s', mu'(s')), shape (B, 1)."""
-        next_actions = self.actor_target(batch.next_states)
-        if self.config.target_noise > 0:
-            noise = (
-                torch.randn(next_actions.shape, generator=self._generator, device=self.device)
-                * self.config.target_noise
-            )
-            clip = self.config.target_noise_clip
-            next_actions = (next_actions + noise.clamp_(-clip, clip)).clamp_(-1.0, 1.0)
-        q_next = self.critic_target(batch.next_states, next_actions)
-        if self.critic2_target is not None:
-            q_next = torch.minimum(q_next, self.critic2_target(batch.next_states, next_actions))
-        return batch.rewards + batch.discounts * q_next
-
-    def update_critic(self, batch: Batch) -> torch.Tensor:
-        targets = self.compute_targets(batch)
-        loss = nn.functional.mse_loss(self.critic_local(batch.states, batch.actions), targets)
-        if self.critic2_local is not None:
-            loss = loss + nn.functional.mse_loss(
-                self.critic2_local(batch.states, batch.actions), targets
-            )
-        _clear_grads(self._critic_params)
-        loss.backward()
-        if self.config.critic_grad_clip is not None:
-            _clip_grad_norm_(self._critic_params, self.config.critic_grad_clip)
-        _adam_step(self.critic_optimizer)
-        return loss.detach()
-
-    def update_actor(self, states: torch.Tensor) -> torch.Tensor:
-        # Gradients for the actor only. With the critic's weights frozen for the forward pass,
-        # autograd records nothing for its state branch and saves nothing for its weight
-        # gradients (cheaper than recording them and skipping them with backward(inputs=...)).
-        for p in self._critic1_params:
-            p.requires_grad_(False)
-        try:
-            loss = -self.critic_local(states, self.actor_local(states)).mean()
-        finally:
-            for p in self._critic1_params:
-                p.requires_grad_(True)
-        _clear_grads(self._actor_params)
-        loss.backward()
-        _adam_step(self.actor_optimizer)
-        return loss.detach()
-
-    @torch.no_grad()
-    def soft_update(self) -> None:
-        """theta_target <- (1 - tau) theta_target + tau theta_local, all networks in one op.
-
-        Under ``no_grad``: with grad mode on, this in-place op on the target parameters with
-        the (grad-requiring) local ones as input recorded a LerpBackward node per parameter and
-        update, turning the targets into non-leaf tensors holding an ever-growing autograd
-        chain: about 0.5 MB leaked per update and ~130 page faults per update from heap growth.
-        """
-        torch._foreach_lerp_(self._target_params, self._local_params, self.config.tau)
-
-    # ----- checkpoints -------------------------------------------------------------------
-    def _checkpoint_files(self) -> dict[str, nn.Module]:
-        files = {ACTOR_FILE: self.actor_local, CRITIC_FILE: self.critic_local}
-        if self.critic2_local is not None:
-            files[CRITIC2_FILE] = self.critic2_local
-        return files
-
-    def save(self, directory: str | Path) -> None:
-        """Write the local networks as plain state_dicts, each file atomically."""
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        for name, module in self._checkpoint_files().items():
-            atomic_save(module.state_dict(), directory / name)
-
-    def load(self, directory: str | Path) -> None:
-        """Load the local networks (checked) and copy them into the targets."""
-        directory = Path(directory)
-        for name, module in self._checkpoint_files().items():
-            load_checked(module, directory / name, self.device)
-        with torch.no_grad():  # as in soft_update: no autograd history on the targets
-            torch._foreach_copy_(self._target_params, self._local_params)

@@ -1,6 +1,6 @@
 """Actor and critic networks of the DDPG agent (PyTorch). They know nothing of Unity.
 
-The defaults are the seed report's architectures, so that the course convention
+The defaults are the architectures this project started from, so that the course convention
 ``Actor(33, 4).load_state_dict(torch.load("checkpoints/checkpoint_actor.pth"))`` works:
 
 - ``Actor``:  BN(33) -> 256 -> BN -> ReLU -> 128 -> BN -> ReLU -> 4 -> tanh   (42,950 parameters)
@@ -15,7 +15,6 @@ near zero (Lillicrap et al. 2016, section 7).
 import math
 
 import torch
-import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
 
@@ -38,40 +37,6 @@ def _norm(size: int, batch_norm: bool) -> nn.Module:
     return nn.BatchNorm1d(size) if batch_norm else nn.Identity()
 
 
-def _normalise(norm: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """``norm(x)``, with a shortcut for the training-mode BatchNorm of every learner update.
-
-    ``BatchNorm1d.forward`` spends about as long in Python (mode and argument checks) as the
-    kernel takes on a batch of 256; DDPG updates are overhead-bound on the CPU and run 9 such
-    layers. The shortcut makes exactly the calls ``forward`` makes in this case (count the
-    batch, then ``torch.batch_norm`` with batch statistics and a running-average update).
-    Anything else (eval mode, Identity, a batch of one, which ``forward`` rejects, a module
-    with hooks) calls ``norm(x)``.
-    """
-    if (
-        type(norm) is nn.BatchNorm1d
-        and norm.training
-        and norm.track_running_stats
-        and norm.momentum is not None
-        and x.dim() == 2
-        and x.shape[0] > 1
-        and not (norm._forward_hooks or norm._forward_pre_hooks)
-    ):
-        norm.num_batches_tracked.add_(1)
-        return torch.batch_norm(
-            x,
-            norm.weight,
-            norm.bias,
-            norm.running_mean,
-            norm.running_var,
-            True,
-            norm.momentum,
-            norm.eps,
-            torch.backends.cudnn.enabled,
-        )
-    return norm(x)
-
-
 class Actor(nn.Module):
     """Deterministic policy mu(s) -> action in [-1, 1]^action_size."""
 
@@ -92,14 +57,10 @@ class Actor(nn.Module):
         self.fc3 = final_init_(nn.Linear(h2, action_size))
 
     def forward(self, states: torch.Tensor) -> torch.Tensor:
-        # F.linear on the layers' weights skips nn.Module.__call__ (~1 us each, 15 per update:
-        # updates are overhead-bound on the CPU). In-place ReLU saves an allocation per layer;
-        # legal because neither BatchNorm's nor Linear's backward needs its own output.
-        fc1, fc2, fc3 = self.fc1, self.fc2, self.fc3
-        x = _normalise(self.bn0, states)
-        x = _normalise(self.bn1, F.linear(x, fc1.weight, fc1.bias)).relu_()
-        x = _normalise(self.bn2, F.linear(x, fc2.weight, fc2.bias)).relu_()
-        return torch.tanh(F.linear(x, fc3.weight, fc3.bias))
+        x = self.bn0(states)
+        x = torch.relu(self.bn1(self.fc1(x)))
+        x = torch.relu(self.bn2(self.fc2(x)))
+        return torch.tanh(self.fc3(x))
 
 
 class Critic(nn.Module):
@@ -121,8 +82,6 @@ class Critic(nn.Module):
 
     def forward(self, states: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
         """Return Q-values of shape (batch, 1)."""
-        # F.linear and in-place ReLU for the same reasons as in the actor.
-        fc1, fc2, fc3 = self.fc1, self.fc2, self.fc3
-        x = F.linear(_normalise(self.bn0, states), fc1.weight, fc1.bias).relu_()
-        x = F.linear(torch.cat((x, actions), dim=1), fc2.weight, fc2.bias).relu_()
-        return F.linear(x, fc3.weight, fc3.bias)
+        x = torch.relu(self.fc1(self.bn0(states)))
+        x = torch.relu(self.fc2(torch.cat((x, actions), dim=1)))
+        return self.fc3(x)

@@ -1,38 +1,135 @@
-"""Learner speed: DDPG updates per second and the cost of acting, ours next to a naive reference.
+"""Learner speed: DDPG updates per second of the agent, of its former private-API shortcuts, of a
+naive reference.
 
-Both learners use the same networks (model.py), batch size and a buffer filled with the same
-number of transitions; blocks of the two alternate so that machine noise hits both alike.
-- ours: ``ddpg_agent.Agent`` (pre-allocated ring buffer, fused Adam, ``_foreach_lerp_``
-  soft update, actor gradients only in the actor update, batched acting);
+The three learners use the same networks (model.py), batch size and number of stored
+transitions; their blocks alternate so that machine noise hits all of them alike.
+- agent: ``ddpg_agent.Agent`` as it is, public PyTorch API only (pre-allocated ring buffer,
+  ``Adam(fused=True)`` stepped by ``optimizer.step()``, ``nn.utils.clip_grad_norm_``, a
+  ``lerp_`` soft update, actor gradients only in the actor update, batched acting);
+- private: the same agent with the shortcuts through private PyTorch API it once used
+  (``PrivateApiAgent`` below: ``torch._fused_adam_`` called directly, ``torch._foreach_*``
+  clipping and soft update, ``torch.batch_norm`` and ``F.linear`` instead of calling the
+  modules). It gives identical parameters (checked below, before timing) and is kept only
+  here, as the measurement behind dropping it;
 - naive: the course template (deque of namedtuples + ``random.sample`` + ``np.vstack``,
   default Adam, Python-loop soft update, ``eval()``/``no_grad``/``train()`` acting).
 One update = sample a batch, critic update (grad-norm clip 1), actor update, soft update.
 
-    python benchmarks/learner_speed.py [--batch 256] [--fill 100000] [--threads 1]
+    python -m benchmarks.learner_speed [--batch 256] [--fill 100000] [--threads 1]
 
-The last line is ``updates_per_s: N`` (ours, median block).
+The last line is ``updates_per_s: N`` (the agent, median block) with its ratios.
 """
 
 import argparse
 import random
 import statistics
-import sys
 import time
 from collections import deque, namedtuple
-from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F  # noqa: N812 (the course template's spelling)
+from torch import nn
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from ddpg_agent import Agent, DDPGConfig  # noqa: E402
-from model import Actor, Critic  # noqa: E402
+from ddpg_agent import Agent, DDPGConfig
+from model import Actor, Critic
+from reacher import ACTION_SIZE, NUM_AGENTS, OBSERVATION_SIZE
 
-S, A, N_ARMS = 33, 4, 20
+S, A = OBSERVATION_SIZE, ACTION_SIZE  # the course template's short names
+
 Experience = namedtuple("Experience", "state action reward next_state done")
 
 
+# ----- the private-API shortcuts the agent used before, for comparison only ------------------
+def _batch_norm(norm: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """``norm(x)`` for a training-mode BatchNorm1d as the calls its forward makes, no checks."""
+    if not (type(norm) is nn.BatchNorm1d and norm.training):
+        return norm(x)
+    norm.num_batches_tracked.add_(1)
+    return torch.batch_norm(
+        x, norm.weight, norm.bias, norm.running_mean, norm.running_var, True,
+        norm.momentum, norm.eps, torch.backends.cudnn.enabled,
+    )  # fmt: skip
+
+
+class PrivateApiActor(Actor):
+    def forward(self, states: torch.Tensor) -> torch.Tensor:
+        fc1, fc2, fc3 = self.fc1, self.fc2, self.fc3
+        x = _batch_norm(self.bn0, states)
+        x = _batch_norm(self.bn1, F.linear(x, fc1.weight, fc1.bias)).relu_()
+        x = _batch_norm(self.bn2, F.linear(x, fc2.weight, fc2.bias)).relu_()
+        return torch.tanh(F.linear(x, fc3.weight, fc3.bias))
+
+
+class PrivateApiCritic(Critic):
+    def forward(self, states: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        fc1, fc2, fc3 = self.fc1, self.fc2, self.fc3
+        x = F.linear(_batch_norm(self.bn0, states), fc1.weight, fc1.bias).relu_()
+        x = F.linear(torch.cat((x, actions), dim=1), fc2.weight, fc2.bias).relu_()
+        return F.linear(x, fc3.weight, fc3.bias)
+
+
+def _adam_step(optimizer: torch.optim.Adam) -> None:
+    """``optimizer.step()`` of a fused single-group Adam: the same kernel, called directly."""
+    (group,) = optimizer.param_groups
+    params = group["params"]
+    state = optimizer.state
+    if not all(p in state for p in params):
+        optimizer.step()  # the first step creates the state
+        return
+    states = [state[p] for p in params]
+    steps = [s["step"] for s in states]
+    torch._foreach_add_(steps, 1)
+    beta1, beta2 = group["betas"]
+    torch._fused_adam_(
+        params, [p.grad for p in params], [s["exp_avg"] for s in states],
+        [s["exp_avg_sq"] for s in states], [], steps, amsgrad=False, lr=group["lr"],
+        beta1=beta1, beta2=beta2, weight_decay=group["weight_decay"], eps=group["eps"],
+        maximize=False, grad_scale=None, found_inf=None,
+    )  # fmt: skip
+
+
+class PrivateApiAgent(Agent):
+    """The agent's learner as it was: the same operations, fewer Python layers around them."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for net in (self.actor_local, self.actor_target):
+            net.__class__ = PrivateApiActor  # only forward differs: same parameters, same init
+        for net in (self.critic_local, self.critic_target):
+            net.__class__ = PrivateApiCritic
+
+    def update_critic(self, batch) -> torch.Tensor:
+        targets = self.compute_targets(batch)
+        loss = F.mse_loss(self.critic_local(batch.states, batch.actions), targets)
+        for p in self._critic_params:
+            p.grad = None
+        loss.backward()
+        grads = [p.grad for p in self._critic_params]
+        norm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads, 2.0)), 2.0)
+        clip_coef = self.config.critic_grad_clip / (norm + 1e-6)
+        torch._foreach_mul_(grads, torch.clamp(clip_coef, max=1.0))
+        _adam_step(self.critic_optimizer)
+        return loss.detach()
+
+    def update_actor(self, states: torch.Tensor) -> torch.Tensor:
+        for p in self._critic1_params:
+            p.requires_grad_(False)
+        loss = -self.critic_local(states, self.actor_local(states)).mean()
+        for p in self._critic1_params:
+            p.requires_grad_(True)
+        for p in self._actor_params:
+            p.grad = None
+        loss.backward()
+        _adam_step(self.actor_optimizer)
+        return loss.detach()
+
+    @torch.no_grad()
+    def soft_update(self) -> None:
+        torch._foreach_lerp_(self._target_params, self._local_params, self.config.tau)
+
+
+# ----- the course template's learner ---------------------------------------------------------
 class NaiveLearner:
     """The course template's learner, kept to its essentials."""
 
@@ -80,6 +177,7 @@ class NaiveLearner:
                 t.data.copy_(self.tau * p.data + (1.0 - self.tau) * t.data)
 
 
+# ----- measuring -----------------------------------------------------------------------------
 def random_transitions(n: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
     return (
         rng.standard_normal((n, S), dtype=np.float32),
@@ -87,6 +185,27 @@ def random_transitions(n: int, rng: np.random.Generator) -> tuple[np.ndarray, ..
         rng.uniform(0, 0.04, n).astype(np.float32),
         rng.standard_normal((n, S), dtype=np.float32),
         np.zeros(n, dtype=np.float32),
+    )
+
+
+def same_parameters_after_updates(data: tuple[np.ndarray, ...], updates: int = 20) -> bool:
+    """Do the agent and PrivateApiAgent, seeded alike, end with identical parameters?"""
+    agents = [
+        learner(S, A, NUM_AGENTS, DDPGConfig(), seed=0, device="cpu")
+        for learner in (Agent, PrivateApiAgent)
+    ]
+    for agent in agents:
+        agent.memory.add(*data)
+        for _ in range(updates):
+            agent.learn(agent.memory.sample(agent.config.batch_size))
+    public, private = agents
+    return all(
+        torch.equal(p, q)
+        for p, q in zip(
+            public._local_params + public._target_params,
+            private._local_params + private._target_params,
+            strict=True,
+        )
     )
 
 
@@ -108,28 +227,29 @@ def main() -> None:
     parser.add_argument("--block-seconds", type=float, default=2.0)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
     random.seed(0)
     rng = np.random.default_rng(0)
-
-    ours = Agent(S, A, N_ARMS, DDPGConfig(batch_size=args.batch), seed=0, device="cpu")
-    naive = NaiveLearner(args.batch)
     data = random_transitions(args.fill, rng)
-    ours.memory.add(*data)
+    identical = same_parameters_after_updates(tuple(column[:5000] for column in data))
+
+    config = DDPGConfig(batch_size=args.batch)
+    agent = Agent(S, A, NUM_AGENTS, config, seed=0, device="cpu")
+    private = PrivateApiAgent(S, A, NUM_AGENTS, config, seed=0, device="cpu")
+    naive = NaiveLearner(args.batch)
+    agent.memory.add(*data)
+    private.memory.add(*data)
     naive.memory.extend(
         Experience(s, a, np.float32([r]), s2, np.float32([d]))
         for s, a, r, s2, d in zip(*data, strict=True)
     )
     del data
 
-    def ours_update() -> None:
-        ours.learn(ours.memory.sample(args.batch))
-
-    states = rng.standard_normal((N_ARMS, S), dtype=np.float32)
+    states = rng.standard_normal((NUM_AGENTS, S), dtype=np.float32)
     benchmarks = {
-        "ours updates/s": ours_update,
+        "agent updates/s": lambda: agent.learn(agent.memory.sample(args.batch)),
+        "private updates/s": lambda: private.learn(private.memory.sample(args.batch)),
         "naive updates/s": naive.learn,
-        "ours act calls/s": lambda: ours.act(states),
+        "agent act calls/s": lambda: agent.act(states),
         "naive act calls/s": lambda: naive.act(states),
     }
     rates: dict[str, list[float]] = {name: [] for name in benchmarks}
@@ -142,20 +262,19 @@ def main() -> None:
 
     print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), batch {args.batch}")
     print(f"buffers filled with {args.fill} transitions; {args.blocks} blocks per figure")
+    print(f"private-API path: identical parameters after 20 updates: {identical}")
     for name, r in rates.items():
-        print(
-            f"{name:>18}: median {median[name]:8.1f}  (blocks {', '.join(f'{x:.0f}' for x in r)})"
-        )
-    for who in ("ours", "naive"):
-        update_ms = 1e3 / median[f"{who} updates/s"]
-        act_us = 1e6 / median[f"{who} act calls/s"]
-        print(
-            f"{who:>5}: {update_ms:.2f} ms per update, {act_us:.0f} us to act for {N_ARMS} states"
-        )
-    speedup = median["ours updates/s"] / median["naive updates/s"]
-    act_speedup = median["ours act calls/s"] / median["naive act calls/s"]
-    print(f"speed-up: updates x{speedup:.2f}, acting x{act_speedup:.2f}")
-    print(f"updates_per_s: {median['ours updates/s']:.0f}")
+        blocks = ", ".join(f"{x:.0f}" for x in r)
+        print(f"{name:>18}: median {median[name]:8.1f}  (blocks {blocks})")
+    for who in ("agent", "private", "naive"):
+        print(f"{who:>7}: {1e3 / median[f'{who} updates/s']:.2f} ms per update")
+    ours = median["agent updates/s"]
+    vs_private = ours / median["private updates/s"]
+    vs_naive = ours / median["naive updates/s"]
+    act_vs_naive = median["agent act calls/s"] / median["naive act calls/s"]
+    print(f"agent / private-API path: updates x{vs_private:.2f}")
+    print(f"agent / naive: updates x{vs_naive:.2f}, acting x{act_vs_naive:.2f}")
+    print(f"updates_per_s: {ours:.0f} (x{vs_naive:.2f} naive, x{vs_private:.2f} private-API path)")
 
 
 if __name__ == "__main__":

@@ -58,3 +58,13 @@ def test_hidden_sizes_and_batch_norm_are_configurable():
     assert actor.fc2.weight.shape == (32, 64)
     assert critic.fc2.weight.shape == (16, 48 + 4)
     assert actor(torch.randn(1, 33)).shape == (1, 4)  # no BatchNorm: a batch of 1 is fine
+
+
+def test_layers_are_called_as_modules_so_summaries_and_hooks_see_them():
+    # torchinfo lists the modules that run (through forward hooks): every Linear must show.
+    from torchinfo import summary
+
+    actor = str(summary(Actor(33, 4), input_size=(8, 33), verbose=0))
+    critic = str(summary(Critic(33, 4), input_size=[(8, 33), (8, 4)], verbose=0))
+    assert actor.count("Linear") == 3 and actor.count("BatchNorm1d") == 3
+    assert critic.count("Linear") == 3 and critic.count("BatchNorm1d") == 1
