@@ -19,7 +19,8 @@ from pathlib import Path
 import ray
 from ray import tune
 
-from studies.runner import Study, connect, read_scores, run_study, train_run
+from scores import read_scores
+from studies.runner import Study, connect, run_study, train_run
 
 
 def main() -> None:

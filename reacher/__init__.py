@@ -1,4 +1,8 @@
-"""MuJoCo re-creation of Unity ML-Agents 0.4's 20-arm Reacher (the Udacity course build)."""
+"""MuJoCo re-creation of Unity ML-Agents 0.4's 20-arm Reacher (the Udacity course build).
+
+The build's sizes and reset parameters are defined here once, for the simulator, the protocol
+server and every tool (docs/environment.md describes them).
+"""
 
 import os
 import sys
@@ -8,3 +12,8 @@ import sys
 # there is no GPU); a MUJOCO_GL set by the user wins.
 if sys.platform.startswith("linux"):
     os.environ.setdefault("MUJOCO_GL", "egl")
+
+NUM_AGENTS = 20  # arms in the Udacity build; the simulator can run fewer
+OBSERVATION_SIZE = 33  # per arm
+ACTION_SIZE = 4  # per arm: torques about two world axes on each of the two segments
+DEFAULT_RESET_PARAMETERS = {"goal_speed": 1.0, "goal_size": 5.0}  # Unity's academy defaults

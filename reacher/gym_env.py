@@ -8,7 +8,8 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 from numpy.typing import ArrayLike
 
-from reacher.sim import ACTION_SIZE, MAX_AGENTS, OBSERVATION_SIZE, ReacherSim
+from reacher import ACTION_SIZE, NUM_AGENTS, OBSERVATION_SIZE
+from reacher.sim import ReacherSim
 
 
 class ReacherVectorEnv(VectorEnv):
@@ -25,7 +26,7 @@ class ReacherVectorEnv(VectorEnv):
 
     metadata = {"autoreset_mode": AutoresetMode.SAME_STEP}
 
-    def __init__(self, num_envs: int = MAX_AGENTS, seed: int = 0) -> None:
+    def __init__(self, num_envs: int = NUM_AGENTS, seed: int = 0) -> None:
         self.sim = ReacherSim(num_agents=num_envs, seed=seed)
         self.num_envs = num_envs
         self.single_observation_space = spaces.Box(
@@ -46,12 +47,12 @@ class ReacherVectorEnv(VectorEnv):
     def step(
         self, actions: ArrayLike
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
-        observations, rewards, dones, _ = self.sim.step(actions)
+        step = self.sim.step(actions)
         infos: dict[str, Any] = {}
-        if dones.any():
+        if step.final_observations is not None:
             final_obs = np.empty(self.num_envs, dtype=object)
-            for i, row in enumerate(self.sim.final_observations):
+            for i, row in enumerate(step.final_observations):
                 final_obs[i] = row  # gymnasium's convention: an object array of rows
-            infos = {"final_obs": final_obs, "_final_obs": dones.copy()}
-        terminations = np.zeros(self.num_envs, dtype=bool)
-        return observations, rewards.astype(np.float64), terminations, dones, infos
+            infos = {"final_obs": final_obs, "_final_obs": step.terminated | step.truncated}
+        rewards = step.rewards.astype(np.float64)
+        return step.observations, rewards, step.terminated, step.truncated, infos

@@ -14,6 +14,13 @@ GOAL_HEIGHT = -1.0
 
 # Agent roots of the stock scene in Unity's (x, z) plane, y = 0.
 ROOTS_UNITY_XZ = [(x, z) for z in (0.0, 20.0, 41.1, 61.1) for x in (-40.0, -20.0, 0.0, 20.0, 40.0)]
+ROOTS = np.array([(x, z, 0.0) for x, z in ROOTS_UNITY_XZ])  # the same in MuJoCo's frame
+
+
+def reach_distance(goal_size: float) -> float:
+    """Hand centre to goal centre below which the hand touches the goal (goal_size: diameter)."""
+    return HAND_RADIUS + 0.5 * goal_size
+
 
 # One arm. Hinge order matters: the first (Unity joint-Z) axis is fixed in the parent, the second
 # (joint-X) turns with the child, and together they lock the twist about the segment's long axis

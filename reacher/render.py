@@ -25,7 +25,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image, ImageDraw, ImageFont
 
-from reacher.mjcf import HAND_RADIUS, ROOTS_UNITY_XZ, build_mjcf
+from reacher import NUM_AGENTS, OBSERVATION_SIZE
+from reacher.mjcf import ROOTS, build_mjcf, reach_distance
 
 # unityagents sets the root logger to INFO (docs/protocol.md, pitfall 11), and PyOpenGL would then
 # announce in every notebook that an optional accelerator module is missing.
@@ -86,14 +87,14 @@ def arm_poses(observations: np.ndarray, goal_size: float = 5.0) -> ArmPoses:
     """
     obs = np.asarray(observations, dtype=np.float64)
     num_agents = obs.shape[-2]
-    if obs.shape[-1] != 33 or not 1 <= num_agents <= len(ROOTS_UNITY_XZ):
+    if obs.shape[-1] != OBSERVATION_SIZE or not 1 <= num_agents <= NUM_AGENTS:
         raise ValueError(f"observations must be (..., arms ≤ 20, 33), got {obs.shape}")
     centres, quats = obs[..., [[0, 1, 2], [13, 14, 15]]], obs[..., [[3, 4, 5, 6], [16, 17, 18, 19]]]
     ends = centres + HALF_SPAN * _rotated_y(quats)  # elbow, hand
     goal = obs[..., 26:29]
-    goal_on = np.linalg.norm(ends[..., 1, :] - goal, axis=-1) < HAND_RADIUS + 0.5 * goal_size
+    goal_on = np.linalg.norm(ends[..., 1, :] - goal, axis=-1) < reach_distance(goal_size)
 
-    root = np.array([(x, z, 0.0) for x, z in ROOTS_UNITY_XZ[:num_agents]])
+    root = ROOTS[:num_agents]
     swap = [0, 2, 1]
     x, y, z, w = np.moveaxis(quats, -1, 0)
     return ArmPoses(

@@ -11,32 +11,29 @@ Unity's y-up frame (Observation; the frame mapping in The MuJoCo model).
 """
 
 from collections.abc import Mapping
+from typing import NamedTuple
 
 import mujoco
 import numpy as np
 from numpy.typing import ArrayLike
 
+from reacher import ACTION_SIZE, DEFAULT_RESET_PARAMETERS, NUM_AGENTS, OBSERVATION_SIZE
 from reacher.mjcf import (
     GOAL_HEIGHT,
     GOAL_RADIUS,
-    HAND_RADIUS,
-    ROOTS_UNITY_XZ,
+    ROOTS,
     SENSORS_PER_ARM,
     build_mjcf,
     observation_gather,
+    reach_distance,
 )
 from reacher.physx_step import PhysxVelocityStep
 from reacher.unity_rng import UnityRandom
-
-OBSERVATION_SIZE = 33
-ACTION_SIZE = 4
-MAX_AGENTS = len(ROOTS_UNITY_XZ)
 
 PHYSICS_STEPS_PER_DECISION = 4  # numberOfActionsBetweenDecisions (Reset and episode end)
 MAX_PHYSICS_STEPS = 4000  # the agents' maxStep; done shows up on the 1001st decision
 TORQUE_SCALE = 150.0  # ReacherAgent.AgentAction (Action)
 REWARD_PER_PHYSICS_STEP = np.float32(0.01)  # the goal trigger's AddReward(0.01f) (Reward)
-DEFAULT_RESET_PARAMETERS = {"goal_speed": 1.0, "goal_size": 5.0}
 _SENSORS_BIT = int(mujoco.mjtDisableBit.mjDSBL_SENSOR)
 
 
@@ -44,26 +41,39 @@ class ReacherInstabilityError(RuntimeError):
     """MuJoCo's state diverged (NaN, infinity or a huge acceleration); call reset()."""
 
 
+class StepResult(NamedTuple):
+    """What `step` returns: gymnasium's terminated/truncated, with the final observations.
+
+    Every environment of this project speaks it (the in-process simulator, the adapter of the
+    genuine `unityagents` client in `environments.py`, the gymnasium `VectorEnv`).
+    """
+
+    observations: np.ndarray  # (n, 33) float32; after an episode end: the next one's first
+    rewards: np.ndarray  # (n,) float32
+    terminated: np.ndarray  # (n,) bool: a true terminal state (never, in Reacher)
+    truncated: np.ndarray  # (n,) bool: the time limit ended the episode
+    final_observations: np.ndarray | None  # (n, 33) where the episode ended; None if unknown
+
+
 class ReacherSim:
     """The 20-arm (or fewer) Reacher as a vectorised, in-process environment.
 
     `reset()` returns the (n, 33) float32 observations; `step(actions)` applies (n, 4) actions
-    for 4 physics steps and returns observations, rewards, dones and max_reached. On the 1001st
-    step of an episode every arm is done, the returned observation is already the next episode's
-    reset state, and `final_observations` holds the observation reached before that reset.
+    for 4 physics steps and returns a `StepResult`. On the 1001st step of an episode every arm
+    is truncated, the returned observations are already the next episode's reset state (as
+    Unity's), and `final_observations` holds the observations reached before that reset.
     """
 
-    observation_size = OBSERVATION_SIZE
+    state_size = OBSERVATION_SIZE  # the course's name for it
     action_size = ACTION_SIZE
 
-    def __init__(self, num_agents: int = MAX_AGENTS, seed: int = 0) -> None:
-        if not 1 <= num_agents <= MAX_AGENTS:
-            raise ValueError(f"num_agents must be in [1, {MAX_AGENTS}], got {num_agents}")
+    def __init__(self, num_agents: int = NUM_AGENTS, seed: int = 0) -> None:
+        if not 1 <= num_agents <= NUM_AGENTS:
+            raise ValueError(f"num_agents must be in [1, {NUM_AGENTS}], got {num_agents}")
         n = self.num_agents = num_agents
         self.model = mujoco.MjModel.from_xml_string(build_mjcf(num_agents))
         self.data = mujoco.MjData(self.model)
         self.reset_parameters = dict(DEFAULT_RESET_PARAMETERS)
-        self.final_observations: np.ndarray | None = None
         self._rng = UnityRandom(seed)
 
         m, d = self.model, self.data
@@ -76,7 +86,7 @@ class ReacherSim:
         self._velocities = PhysxVelocityStep(m, d, n)
         self._hand_ids = np.array([m.geom(f"hand{i}").id for i in range(n)])
         self._goal_geom_ids = np.array([m.geom(f"goal{i}").id for i in range(n)])
-        self._roots = np.array([(x, z, 0.0) for x, z in ROOTS_UNITY_XZ[:n]])
+        self._roots = ROOTS[:n]
         self._warnings = d.warning.number  # live view of MuJoCo's warning counters
 
         source, sign = observation_gather()
@@ -131,8 +141,8 @@ class ReacherSim:
         self._reset_episode()
         return self._obs.copy()
 
-    def step(self, actions: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Apply `actions` (n, 4) for 4 physics steps: (obs, rewards, dones, max_reached)."""
+    def step(self, actions: ArrayLike) -> StepResult:
+        """Apply `actions` (n, 4) for 4 physics steps."""
         if self._needs_reset:
             raise RuntimeError("call reset() before step()")
         actions = self._validated(actions)
@@ -163,8 +173,8 @@ class ReacherSim:
         final_observations = self._obs.copy() if done else None
         if done:  # Unity resets the arms before sending the done step's observation
             self._reset_episode()
-        self.final_observations = final_observations
-        return self._obs.copy(), rewards, np.full(n, done), np.full(n, done)
+        never = np.zeros(n, dtype=bool)
+        return StepResult(self._obs.copy(), rewards, never, np.full(n, done), final_observations)
 
     def hand_positions(self) -> np.ndarray:
         """(n, 3) world positions of the hand centres, MuJoCo frame (z up)."""
@@ -197,7 +207,7 @@ class ReacherSim:
         return np.clip(actions, -1.0, 1.0)  # Unity clamps each action to [-1, 1] (Action)
 
     def _reward_distance(self) -> float:
-        return HAND_RADIUS + 0.5 * float(self._goal_size)
+        return reach_distance(float(self._goal_size))
 
     def _reset_episode(self) -> None:
         """Unity's AgentReset for every arm: arms hang at rest, new goal angle and speed (Reset)."""
@@ -215,7 +225,6 @@ class ReacherSim:
         mujoco.mj_step1(m, d)
         self._physics_steps = 0
         self._needs_reset = False
-        self.final_observations = None
         self._observe()
 
     def _set_goal_bodies(self, degrees: np.ndarray) -> None:

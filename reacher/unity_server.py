@@ -6,29 +6,21 @@ academy description, and from then on every `Exchange` call carries our latest o
 returns the client's next command (docs/protocol.md, The conversation).
 """
 
+import argparse
 import os
 import signal
+import sys
+import threading
+import time
 
-# First of all: a Jupyter "interrupt kernel" signals the kernel's whole process group, us
-# included, and the client would then wait forever for an answer that never comes.
-signal.signal(signal.SIGINT, signal.SIG_IGN)
-CLIENT_PID = os.getppid()  # read before the slow imports, in case the client dies meanwhile
+import grpc
+import numpy as np
 
-import argparse  # noqa: E402
-import sys  # noqa: E402
-import threading  # noqa: E402
-import time  # noqa: E402
+from reacher import ACTION_SIZE, DEFAULT_RESET_PARAMETERS, NUM_AGENTS, OBSERVATION_SIZE, wire
+from reacher.sim import ReacherInstabilityError, ReacherSim
 
-import grpc  # noqa: E402
-import numpy as np  # noqa: E402
-
-from reacher import wire  # noqa: E402
-from reacher.sim import ReacherInstabilityError, ReacherSim  # noqa: E402
-
-# The academy and brain of the Udacity build, as print(env) shows them (docs/environment.md).
+# The brain of the Udacity build, as print(env) shows it (docs/environment.md).
 BRAIN_NAME = "ReacherBrain"
-NUM_AGENTS, OBSERVATION_SIZE, ACTION_SIZE = 20, 33, 4
-RESET_PARAMETERS = {"goal_speed": 1.0, "goal_size": 5.0}
 DEFAULT_BASE_PORT = 5005  # UnityEnvironment's default; its port is base_port + worker_id
 EXCHANGE = "/communicator_objects.UnityToExternal/Exchange"
 CONNECT_TIMEOUT_S = 30.0  # the client itself gives up after 30 s without our first message
@@ -39,11 +31,11 @@ def _log(message: str) -> None:
     print(f"Reacher.x86_64: {message}", file=sys.stderr, flush=True)
 
 
-def _exit_when_orphaned() -> None:
+def _exit_when_orphaned(client_pid: int) -> None:
     """Exit as soon as our parent (the client) is gone, even if it was SIGKILLed mid-call."""
 
     def watch() -> None:
-        while os.getppid() == CLIENT_PID:
+        while os.getppid() == client_pid:
             time.sleep(0.5)
         os._exit(1)
 
@@ -78,7 +70,7 @@ def _sockets_of(pid: int) -> set[str]:
     return inodes
 
 
-def _other_listeners(port: int) -> int:
+def _other_listeners(port: int, client_pid: int) -> int:
     """How many servers besides our client's listen on `port`.
 
     gRPC binds with SO_REUSEPORT, so a second client on the same port binds too and each new
@@ -89,7 +81,7 @@ def _other_listeners(port: int) -> int:
     deadline = time.monotonic() + OWNER_GRACE_S
     while True:
         listening = _listening_sockets(port)
-        ours = listening & _sockets_of(CLIENT_PID)
+        ours = listening & _sockets_of(client_pid)
         if ours:
             return len(listening - ours)
         if time.monotonic() > deadline:
@@ -105,7 +97,9 @@ def serve(port: int) -> int:
     """Plays one Unity session on `port`; returns the process exit status."""
     channel = grpc.insecure_channel(f"localhost:{port}")
     exchange = channel.unary_unary(EXCHANGE)  # no (de)serialisers: raw bytes both ways
-    init = wire.encode_initialization(BRAIN_NAME, OBSERVATION_SIZE, ACTION_SIZE, RESET_PARAMETERS)
+    init = wire.encode_initialization(
+        BRAIN_NAME, OBSERVATION_SIZE, ACTION_SIZE, DEFAULT_RESET_PARAMETERS
+    )
     encoder = wire.StepEncoder(BRAIN_NAME, NUM_AGENTS, OBSERVATION_SIZE, ACTION_SIZE)
     try:
         reply = wire.decode_input(exchange(init, wait_for_ready=True, timeout=CONNECT_TIMEOUT_S))
@@ -146,7 +140,9 @@ def _answer(sim: ReacherSim, encoder: wire.StepEncoder, command: wire.UnityInput
             actions = command.actions.get(BRAIN_NAME)
             if actions is None:
                 raise _SimulatorError(f"STEP without actions for brain {BRAIN_NAME!r}")
-            observations, rewards, dones, max_reached = sim.step(actions)
+            step = sim.step(actions)
+            observations, rewards = step.observations, step.rewards
+            dones, max_reached = step.terminated | step.truncated, step.truncated
     except (ValueError, ReacherInstabilityError) as error:  # bad input, MuJoCo blew up
         raise _SimulatorError(f"simulator error: {error}") from error
     return encoder.encode(
@@ -159,8 +155,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=DEFAULT_BASE_PORT)
     # Unity players also get e.g. `-nographics -batchmode` (no_graphics=True): accept and ignore.
     args, _ = parser.parse_known_args(argv)
-    _exit_when_orphaned()
-    if _other_listeners(args.port):
+    # A Jupyter "interrupt kernel" signals the kernel's whole process group, us included, and
+    # the client would then wait forever for an answer that never comes. (The launcher
+    # Reacher.x86_64 already ignores SIGINT, which also covers the imports above.)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    client_pid = os.getppid()
+    _exit_when_orphaned(client_pid)
+    if _other_listeners(args.port, client_pid):
         _log(
             f"another Python client is already listening on port {args.port} "
             f"(worker_id {args.port - DEFAULT_BASE_PORT} with the default base_port "

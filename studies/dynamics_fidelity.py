@@ -137,9 +137,9 @@ def random_policy(variant: str, episodes: int, seed: int = 0) -> dict[str, float
     for _ in range(episodes):
         total = np.zeros(20)
         for _ in range(1001):
-            obs, reward, done, _ = sim.step(np.clip(rng.standard_normal((20, 4)), -1, 1))
+            obs, reward, _, truncated, _ = sim.step(np.clip(rng.standard_normal((20, 4)), -1, 1))
             total += reward
-            if not done[0]:
+            if not truncated[0]:
                 omega = obs[:, [7, 8, 9, 20, 21, 22]].reshape(20, 2, 3)
                 speeds.append(np.linalg.norm(omega, axis=-1))
                 lin_a.append(np.abs(obs[:, 10:13]).max())

@@ -4,8 +4,8 @@ Loads ``model.Actor(33, 4)`` with the layer sizes and BatchNorm setting of ``DDP
 (defaults, or ``--set`` overrides as in ``train.py``), plays full 1001-step episodes without
 exploration noise on a simulator seeded apart from the training seeds, in-process
 (``--env sim``, the default) or through ``Reacher_Linux/Reacher.x86_64`` and the genuine
-``unityagents`` client (``--env unity``), and writes one CSV row
-per episode: ``episode, mean, min, max, arm_0 .. arm_19``. The last line printed is
+``unityagents`` client (``--env unity``), and writes the scores as ``train.py`` does
+(``scores.py``: one row per episode, every arm's score). The last line printed is
 ``greedy_mean: X``, the mean over episodes of the per-episode 20-arm mean (the course's score).
 
     .venv/bin/python -m studies.evaluate --actor checkpoints/checkpoint_actor.pth \\
@@ -13,29 +13,17 @@ per episode: ``episode, mean, min, max, arm_0 .. arm_19``. The last line printed
 """
 
 import argparse
-import csv
-import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from ddpg_agent import Agent, CheckpointError, DDPGConfig, load_checked
-from train import evaluate, open_env, parse_overrides
+from environments import open_env
+from reacher import ACTION_SIZE, NUM_AGENTS, OBSERVATION_SIZE
+from scores import write_scores
+from train import evaluate, parse_overrides
 
-NUM_AGENTS = 20
 TRAINING_SEEDS = range(5)  # the seeds of the committed run and of studies.solve
-
-
-def write_csv(path: Path, scores: np.ndarray) -> None:
-    """One row per episode: its number, the arms' mean, min and max, then every arm's score."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["episode", "mean", "min", "max"] + [f"arm_{i}" for i in range(NUM_AGENTS)])
-        for episode, arms in enumerate(scores, start=1):
-            stats = (arms.mean(), arms.min(), arms.max(), *arms)
-            writer.writerow([episode] + [f"{x:.4f}" for x in stats])
 
 
 def main(argv: list[str] | None = None) -> float:
@@ -60,19 +48,17 @@ def main(argv: list[str] | None = None) -> float:
     torch.set_num_threads(1)  # small networks: more threads only add overhead
 
     # The agent only acts here (act(add_noise=False)): its critic, buffer and noise stay unused.
-    agent = Agent(33, 4, NUM_AGENTS, config, device="cpu")
+    agent = Agent(OBSERVATION_SIZE, ACTION_SIZE, NUM_AGENTS, config, device="cpu")
     try:
         load_checked(agent.actor_local, args.actor, agent.device)
     except (FileNotFoundError, CheckpointError) as e:
         parser.exit(1, f"error: {e}\n")
 
-    start = time.perf_counter()
     with open_env(args.env, args.seed, args.worker_id, train_mode=False) as env:
-        scores = evaluate(env, agent, args.episodes, args.max_steps)  # (episodes, arms)
-    seconds = time.perf_counter() - start
-    write_csv(args.out, scores)
+        result = evaluate(env, agent, args.episodes, args.max_steps)
+    write_scores(args.out, result)
 
-    means = scores.mean(axis=1)
+    scores, means = result.scores, result.episode_means
     steps = "full 1001-step" if args.max_steps is None else f"{args.max_steps}-step"
     print(
         f"actor: {args.actor}; {args.episodes} {steps} greedy episodes, "
@@ -81,7 +67,7 @@ def main(argv: list[str] | None = None) -> float:
     print(f"episode score (20-arm mean): {means.mean():.2f} ± {means.std():.2f}")
     print(f"worst / best episode: {means.min():.2f} / {means.max():.2f}")
     print(f"worst single arm: {scores.min():.2f}; episodes with mean >= 30: {(means >= 30).sum()}")
-    print(f"wall-clock: {seconds:.1f} s; scores in {args.out}")
+    print(f"wall-clock: {result.episode_seconds.sum():.1f} s; scores in {args.out}")
     greedy_mean = float(means.mean())
     print(f"greedy_mean: {greedy_mean:.4f}")
     return greedy_mean

@@ -18,7 +18,6 @@ Used by ``studies.solve`` (the multi-seed study) and ``studies.sweep`` (hyper-pa
 """
 
 import argparse
-import csv
 import dataclasses
 import json
 import os
@@ -74,8 +73,9 @@ def train_run(
     import torch
 
     from ddpg_agent import Agent, DDPGConfig
-    from studies.evaluate import write_csv
-    from train import TrainResult, evaluate, open_env, train
+    from environments import open_env
+    from scores import TrainResult, write_scores
+    from train import evaluate, train
 
     torch.set_num_threads(1)  # trials run side by side, one per core
     seed = int(params["seed"])
@@ -86,22 +86,18 @@ def train_run(
     (directory / "config.json").write_text(
         json.dumps({**run_info, "config": dataclasses.asdict(config)}, indent=2) + "\n"
     )
-    arm_scores: list[np.ndarray] = []
     host = socket.gethostname()
 
-    def after_episode(episode: int, arms: np.ndarray) -> bool:
-        arm_scores.append(arms)
-        so_far = TrainResult(np.array(arm_scores), np.zeros(episode))
+    def after_episode(so_far: TrainResult) -> None:
         report(
             {
                 "run": name,
                 "host": host,
-                "episode": episode,
-                "score": float(arms.mean()),
+                "episode": len(so_far.scores),
+                "score": float(so_far.episode_means[-1]),
                 METRIC: float(so_far.window_means[-1]),
             }
         )
-        return study.stop_when_solved and so_far.solved_episode is not None
 
     with open_env("sim", seed) as env:
         agent = Agent(env.state_size, env.action_size, env.num_agents, config, seed)
@@ -113,12 +109,13 @@ def train_run(
             checkpoint_dir=directory,
             log_path=directory / "scores.csv",
             progress=False,
+            stop_when_solved=study.stop_when_solved,
             on_episode_end=after_episode,
         )
     if study.eval_episodes:
         with open_env("sim", seed + EVAL_SEED_OFFSET) as env:
             greedy = evaluate(env, agent, study.eval_episodes, study.max_steps)
-        write_csv(directory / "greedy_eval.csv", greedy)
+        write_scores(directory / "greedy_eval.csv", greedy)
 
 
 def tune_trial(params: dict, study: Study) -> None:
@@ -126,17 +123,6 @@ def tune_trial(params: dict, study: Study) -> None:
     # Drawn values can repeat after rounding; the trial id keeps directories apart.
     prefix = tune.get_context().get_trial_id() if study.by_trial else None
     train_run(study, params, run_name(params, prefix), tune.report)
-
-
-def read_scores(path: Path):
-    """A ``train.TrainResult`` from a ``scores.csv`` written by the trainer."""
-    from train import TrainResult
-
-    with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
-    arms = sorted((k for k in rows[0] if k.startswith("arm_")), key=lambda k: int(k[4:]))
-    scores = np.array([[float(row[k]) for k in arms] for row in rows])
-    return TrainResult(scores, np.array([float(row["episode_seconds"]) for row in rows]))
 
 
 def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:

@@ -28,7 +28,8 @@ from pathlib import Path
 import numpy as np
 from ray import tune
 
-from studies.runner import Study, add_cluster_arguments, read_scores, run_study
+from scores import read_scores
+from studies.runner import Study, add_cluster_arguments, run_study
 
 
 @dataclasses.dataclass
@@ -47,51 +48,30 @@ class SeedResult:
 def seed_result(seed: int, directory: Path) -> SeedResult:
     """The seed's figures, from the files its trial wrote."""
     result = read_scores(directory / "scores.csv")
-    with open(directory / "greedy_eval.csv", newline="") as f:
-        greedy = np.array([float(row["mean"]) for row in csv.DictReader(f)])
+    greedy = read_scores(directory / "greedy_eval.csv")
     end = result.solved_episode
     return SeedResult(
         seed=seed,
         episodes=len(result.scores),
         window_end=end,
         episodes_minus_100=result.episodes_to_solve,
-        seconds_to_solve=None if end is None else float(result.episode_seconds[:end].sum()),
+        seconds_to_solve=result.seconds_to_solve,
         seconds_total=float(result.episode_seconds.sum()),
         best_window_mean=result.best_window[1],
-        greedy_mean=float(greedy.mean()),
-        greedy_std=float(greedy.std()),
+        greedy_mean=float(greedy.episode_means.mean()),
+        greedy_std=float(greedy.episode_means.std()),
     )
 
 
 def plot_curves(out: Path, seeds: list[int]) -> None:
-    """Mean ± std over seeds of the episode score and the 100-episode window."""
+    """``curves.png``: the seeds' learning curves (``plotting.plot_seed_curves``)."""
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from plotting import plot_seed_curves
 
-    curves = [read_scores(out / f"seed_{s}" / "scores.csv") for s in seeds]
-    length = max(len(c.scores) for c in curves)
-    # A seed that stopped early (solved) is padded with NaN and the mean is over the seeds
-    # still running, so the band shows where each run ended.
-    padded = np.full((len(curves), length), np.nan)
-    windows = np.full((len(curves), length), np.nan)
-    for i, c in enumerate(curves):
-        padded[i, : len(c.scores)] = c.episode_means
-        windows[i, : len(c.scores)] = c.window_means
-    episodes = np.arange(1, length + 1)
-    fig, ax = plt.subplots(figsize=(8, 4.5))
-    for data, label in ((padded, "episode score (20-arm mean)"), (windows, "100-episode mean")):
-        mean, std = np.nanmean(data, axis=0), np.nanstd(data, axis=0)
-        ax.plot(episodes, mean, label=f"{label}, mean of {len(seeds)} seeds")
-        ax.fill_between(episodes, mean - std, mean + std, alpha=0.25)
-    ax.axhline(30, color="k", ls="--", lw=1, label="solved: +30")
-    ax.set(xlabel="episode", ylabel="score", title="DDPG on the 20-arm Reacher: mean ± std")
-    ax.legend(loc="lower right")
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(out / "curves.png", dpi=120)
-    plt.close(fig)
+    ax = plot_seed_curves([read_scores(out / f"seed_{s}" / "scores.csv") for s in seeds])
+    ax.figure.savefig(out / "curves.png", dpi=120, bbox_inches="tight")
 
 
 def write_summary(out: Path, results: list[SeedResult], meta: dict) -> None:

@@ -3,19 +3,21 @@
 Each experiment directory holds the ``config.json`` and ``scores.csv`` that
 ``train.py --out DIR`` wrote, or a trial of ``studies.sweep`` wrote one level deeper
 (``results/experiments/<sweep>/<run>/``). The table lists what each run changed relative to
-the seed report's recipe and its episode score (20-arm mean) at a few episodes; it is written to
+the baseline recipe and its episode score (20-arm mean) at a few episodes; it is written to
 ``results/experiments/README.md``.
 
     .venv/bin/python -m studies.summarize_experiments
 """
 
-import csv
 import json
 from pathlib import Path
 
+from scores import read_scores
+
 EXPERIMENTS = Path("results/experiments")
-# The seed report's recipe, against which every experiment's changes are listed.
-SEED_RECIPE = {
+# The baseline recipe: the hyper-parameters of the published student solution this project set
+# out from (README, Terms). Each experiment's changes from it are listed.
+BASELINE_RECIPE = {
     "actor_hidden": [256, 128],
     "critic_hidden": [128, 128],
     "batch_norm": True,
@@ -43,17 +45,16 @@ def main() -> None:
         "the per-episode 20-arm mean; most runs were stopped once they had answered",
         "their question.",
         "",
-        "| run | changes from the seed recipe | episodes | "
+        "| run | changes from the baseline recipe | episodes | "
         + " | ".join(f"ep {k}" for k in MILESTONES)
         + " | best |",
         "|---|---|---:|" + "---:|" * (len(MILESTONES) + 1),
     ]
     for run in sorted(p.parent for p in EXPERIMENTS.rglob("scores.csv")):
         config = json.loads((run / "config.json").read_text())["config"]
-        with open(run / "scores.csv") as f:
-            means = [float(row["mean"]) for row in csv.DictReader(f)]
+        means = read_scores(run / "scores.csv").episode_means
         changes = ", ".join(
-            f"{key}={config[key]}" for key, value in SEED_RECIPE.items() if config[key] != value
+            f"{key}={config[key]}" for key, value in BASELINE_RECIPE.items() if config[key] != value
         )
         at = [f"{means[k - 1]:.2f}" if len(means) >= k else "–" for k in MILESTONES]
         lines.append(

@@ -24,7 +24,8 @@ from pathlib import Path
 import numpy as np
 from ray import tune
 
-from studies.runner import METRIC, Study, add_cluster_arguments, read_scores, run_study
+from scores import read_scores
+from studies.runner import METRIC, Study, add_cluster_arguments, run_study
 from train import parse_overrides
 
 

@@ -1,7 +1,5 @@
 """studies.evaluate: greedy evaluation of an actor checkpoint, its CSV and its last line."""
 
-import csv
-
 import numpy as np
 import pytest
 import torch
@@ -9,6 +7,7 @@ import torch
 from ddpg_agent import DDPGConfig
 from model import Actor
 from reacher.sim import ReacherSim
+from scores import read_scores
 from studies.evaluate import main
 
 
@@ -33,19 +32,14 @@ def test_csv_rows_and_last_line_agree_with_a_noise_free_rollout(actor_file, tmp_
     value = main(command.split())
     last_line = capsys.readouterr().out.strip().splitlines()[-1]
 
-    with open(out) as f:
-        rows = list(csv.DictReader(f))
-    assert list(rows[0]) == ["episode", "mean", "min", "max"] + [f"arm_{i}" for i in range(20)]
-    assert [int(r["episode"]) for r in rows] == [1, 2]
-    arms = np.array([[float(r[f"arm_{i}"]) for i in range(20)] for r in rows])
-    np.testing.assert_allclose([float(r["mean"]) for r in rows], arms.mean(axis=1), atol=1e-4)
-    np.testing.assert_allclose([float(r["min"]) for r in rows], arms.min(axis=1), atol=1e-4)
-    np.testing.assert_allclose([float(r["max"]) for r in rows], arms.max(axis=1), atol=1e-4)
+    logged = read_scores(out)  # the trainer's format: scores.py
+    arms = logged.scores
+    assert arms.shape == (2, 20) and (logged.episode_seconds > 0).all()
 
     key, _, printed = last_line.partition(": ")
     assert key == "greedy_mean"
     assert float(printed) == pytest.approx(value, abs=1e-4)
-    assert value == pytest.approx(np.mean([float(r["mean"]) for r in rows]), abs=1e-4)
+    assert value == pytest.approx(logged.episode_means.mean(), abs=1e-4)
 
     # The same episodes played by hand with the saved actor and no noise: the loaded weights
     # are used and nothing is added to the actions.
@@ -57,7 +51,7 @@ def test_csv_rows_and_last_line_agree_with_a_noise_free_rollout(actor_file, tmp_
         for _ in range(steps):
             with torch.no_grad():
                 actions = actor(torch.from_numpy(states)).numpy()
-            states, rewards, _, _ = sim.step(actions)
+            states, rewards, *_ = sim.step(actions)
             expected[episode] += rewards
     assert expected.sum() > 0, "the test actor should reach some goals"
     np.testing.assert_allclose(arms, expected, atol=1e-4)

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import numpy as np
 
-from reacher.sim import ACTION_SIZE, MAX_AGENTS, OBSERVATION_SIZE, REWARD_PER_PHYSICS_STEP
+from reacher import ACTION_SIZE, NUM_AGENTS, OBSERVATION_SIZE
+from reacher.sim import REWARD_PER_PHYSICS_STEP
 from train import TrainResult
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
@@ -20,7 +21,7 @@ def section(title: str) -> str:
 
 def test_readme_states_the_environment_facts():
     task = section("The task")
-    assert MAX_AGENTS == 20 and "**20 arms**" in task
+    assert NUM_AGENTS == 20 and "**20 arms**" in task
     assert OBSERVATION_SIZE == 33 and re.search(r"\*\*State\*\*: 33 floats per arm", task)
     assert ACTION_SIZE == 4 and re.search(
         r"\*\*Action\*\*: 4 floats per arm, each in \*\*\[-1, 1\]\*\*", task

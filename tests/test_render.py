@@ -41,7 +41,7 @@ def random_episode(goal_size: float, steps: int, seed: int = 2):
     reached.append(sim.goal_reached())
     rng = np.random.default_rng(seed)
     for _ in range(steps):
-        obs, rewards, _, _ = sim.step(rng.uniform(-1, 1, (20, 4)))
+        obs, rewards, *_ = sim.step(rng.uniform(-1, 1, (20, 4)))
         observations.append(obs)
         scores.append(scores[-1] + rewards)
         reached.append(sim.goal_reached())
@@ -61,7 +61,7 @@ def test_poses_match_the_simulator():
     rng = np.random.default_rng(0)
     reached_seen = set()
     for _ in range(40):
-        obs, *_ = sim.step(rng.uniform(-1, 1, (20, 4)))
+        obs = sim.step(rng.uniform(-1, 1, (20, 4))).observations
         poses = arm_poses(obs, goal_size=sim.goal_size)
         np.testing.assert_allclose(poses.hand, sim.hand_positions(), atol=1e-4)
         np.testing.assert_allclose(poses.goal, sim.goal_positions(), atol=1e-4)

@@ -14,7 +14,7 @@ def run_episodes(sim: ReacherSim, episodes: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     observations = [sim.reset()]
     for _ in range(episodes * 1001):
-        observations.append(sim.step(rng.uniform(-1, 1, size=(sim.num_agents, 4)))[0])
+        observations.append(sim.step(rng.uniform(-1, 1, size=(sim.num_agents, 4))).observations)
     return np.array(observations)
 
 
@@ -60,7 +60,7 @@ def test_no_instability_under_extreme_actions(style):
     actions = None
     for t in range(3000):
         actions = ACTION_STYLES[style](rng, t, actions)
-        obs, _, _, _ = sim.step(actions)
+        obs = sim.step(actions).observations
         assert np.isfinite(obs).all()
     assert not sim.data.warning.number.any()
 
@@ -143,11 +143,11 @@ def test_reset_parameters_take_effect_and_stick():
     # Sticky: through a reset without config and through the automatic episode-end reset.
     assert np.abs(sim.reset()[:, 32]).max() <= 0.5
     for _ in range(1001):
-        obs, _, dones, _ = sim.step(np.zeros((20, 4)))
-    assert dones.all() and np.abs(obs[:, 32]).max() <= 0.5 and sim.goal_size == 2.0
+        obs, _, _, truncated, _ = sim.step(np.zeros((20, 4)))
+    assert truncated.all() and np.abs(obs[:, 32]).max() <= 0.5 and sim.goal_size == 2.0
     still = sim.reset({"goal_speed": 0.0})
     assert np.all(still[:, 32] == 0.0) and sim.goal_size == 2.0
-    obs, *_ = sim.step(np.zeros((20, 4)))
+    obs = sim.step(np.zeros((20, 4))).observations
     np.testing.assert_array_equal(obs[:, 26:29], still[:, 26:29])
 
 
@@ -190,35 +190,36 @@ def test_actions_are_clipped_and_flat_actions_accepted():
     sim.reset()
     twin.reset()
     actions = np.array([[3.0, -7.0, 0.5, 1.0], [-1.5, 0.2, 2.0, -0.3]])
-    ours = sim.step(actions.ravel().tolist())[0]
-    np.testing.assert_array_equal(ours, twin.step(np.clip(actions, -1, 1))[0])
+    ours = sim.step(actions.ravel().tolist()).observations
+    np.testing.assert_array_equal(ours, twin.step(np.clip(actions, -1, 1)).observations)
 
 
 def test_contract_types_and_final_observations():
     sim = ReacherSim(num_agents=20, seed=0)
-    assert (sim.num_agents, sim.observation_size, sim.action_size) == (20, 33, 4)
+    assert (sim.num_agents, sim.state_size, sim.action_size) == (20, 33, 4)
     obs = sim.reset()
     assert obs.shape == (20, 33) and obs.dtype == np.float32
     assert sim.reset() is not sim.reset()  # fresh arrays, safe to keep
     for _ in range(1000):
-        obs, rewards, dones, max_reached = sim.step(np.zeros((20, 4)))
-    assert rewards.dtype == np.float32 and rewards.shape == (20,)
-    assert dones.dtype == bool and max_reached.dtype == bool and not dones.any()
-    assert sim.final_observations is None
-    last = obs
-    obs, _, dones, _ = sim.step(np.zeros((20, 4)))
-    assert dones.all()
+        step = sim.step(np.zeros((20, 4)))
+    assert step.rewards.dtype == np.float32 and step.rewards.shape == (20,)
+    assert step.terminated.dtype == bool and step.truncated.dtype == bool
+    assert not (step.terminated.any() or step.truncated.any())
+    assert step.final_observations is None
+    last = step.observations
+    obs, _, terminated, truncated, final = sim.step(np.zeros((20, 4)))
+    assert truncated.all() and not terminated.any()  # the time limit, never a terminal state
     # At rest the arm does not move; the goal advanced by one more decision.
-    np.testing.assert_array_equal(sim.final_observations[:, :26], last[:, :26])
-    assert sim.final_observations.dtype == np.float32
-    assert not np.array_equal(sim.final_observations[:, 26:], obs[:, 26:])
+    np.testing.assert_array_equal(final[:, :26], last[:, :26])
+    assert final.dtype == np.float32
+    assert not np.array_equal(final[:, 26:], obs[:, 26:])
 
 
 def test_positions_for_renderers_follow_observations():
     sim = ReacherSim(num_agents=20, seed=0)
     obs = sim.reset()
     for _ in range(30):
-        obs, *_ = sim.step(np.full((20, 4), 0.4))
+        obs = sim.step(np.full((20, 4), 0.4)).observations
     roots = sim.data.site_xpos[[sim.model.site(f"root{i}").id for i in range(20)]]
     goals = sim.goal_positions() - roots
     np.testing.assert_allclose(goals[:, [0, 2, 1]], obs[:, 26:29], atol=1e-5)  # z-up vs y-up
@@ -237,6 +238,7 @@ def test_single_arm_matches_arm_zero_of_twenty():
     np.testing.assert_array_equal(one.reset()[0], twenty.reset()[0])
     actions = np.random.default_rng(0).uniform(-1, 1, size=(50, 20, 4))
     for a in actions:
-        np.testing.assert_allclose(one.step(a[:1])[0][0], twenty.step(a)[0][0], atol=1e-5)
+        ours, theirs = one.step(a[:1]).observations, twenty.step(a).observations
+        np.testing.assert_allclose(ours[0], theirs[0], atol=1e-5)
     with pytest.raises(ValueError, match="num_agents"):
         ReacherSim(num_agents=21)

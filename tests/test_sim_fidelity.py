@@ -69,7 +69,7 @@ def random_run() -> dict[str, np.ndarray]:
     rng = np.random.default_rng(1)
     observations, rewards = [sim.reset()], []
     for _ in range(400):
-        obs, reward, _, _ = sim.step(rng.uniform(-1, 1, size=(20, 4)))
+        obs, reward, *_ = sim.step(rng.uniform(-1, 1, size=(20, 4)))
         observations.append(obs)
         rewards.append(reward)
     return {"obs": np.array(observations, dtype=np.float64), "rewards": np.array(rewards)}
@@ -79,19 +79,19 @@ def random_run() -> dict[str, np.ndarray]:
 def tracking_episode() -> dict:
     """One full episode (1001 steps) of the tracking controller on 20 arms."""
     sim = ReacherSim(num_agents=20, seed=0)
-    observations, rewards, dones, max_reached = [sim.reset()], [], [], []
+    observations, rewards, terminated, truncated = [sim.reset()], [], [], []
     for _ in range(1001):
-        obs, reward, done, reached = sim.step(tracking_policy(observations[-1]))
-        observations.append(obs)
-        rewards.append(reward)
-        dones.append(done)
-        max_reached.append(reached)
+        step = sim.step(tracking_policy(observations[-1]))
+        observations.append(step.observations)
+        rewards.append(step.rewards)
+        terminated.append(step.terminated)
+        truncated.append(step.truncated)
     return {
         "obs": np.array(observations, dtype=np.float64),
         "rewards": np.array(rewards),
-        "dones": np.array(dones),
-        "max_reached": np.array(max_reached),
-        "final_obs": sim.final_observations,
+        "terminated": np.array(terminated),
+        "truncated": np.array(truncated),
+        "final_obs": step.final_observations,
     }
 
 
@@ -191,7 +191,7 @@ def test_reward_paid_iff_hand_centre_within_reach_of_goal(goal_size, margin, exp
     toward_root = np.array([-goal[0], -goal[1], 0.0]) / np.hypot(goal[0], goal[1])
     distance = 1.0 + goal_size / 2 + margin  # hand radius + goal trigger radius
     _place_hand(sim, 0, goal + distance * toward_root)
-    _, reward, _, _ = sim.step(np.zeros((1, 4)))
+    reward = sim.step(np.zeros((1, 4))).rewards
     moved = np.linalg.norm(sim.hand_positions()[0] - (goal + distance * toward_root))
     assert moved < 0.05  # gravity barely moves the hand in 4 physics steps
     assert reward[0] == pytest.approx(expected, abs=1e-6)
@@ -199,9 +199,9 @@ def test_reward_paid_iff_hand_centre_within_reach_of_goal(goal_size, margin, exp
 
 
 def test_done_on_step_1001_with_next_episodes_reset_state(tracking_episode):
-    dones, max_reached = tracking_episode["dones"], tracking_episode["max_reached"]
-    assert not dones[:1000].any() and dones[1000].all()
-    assert not max_reached[:1000].any() and max_reached[1000].all()
+    truncated, terminated = tracking_episode["truncated"], tracking_episode["terminated"]
+    assert not truncated[:1000].any() and truncated[1000].all()  # the time limit
+    assert not terminated.any()  # Reacher has no terminal states
     # Unity resets every agent again: the next 40 draws of the same RNG stream.
     twin = ReacherSim(num_agents=20, seed=0)
     twin.reset()
@@ -226,7 +226,7 @@ def test_episode_scores_bounded_and_policies_score_like_unity(tracking_episode):
     rng = np.random.default_rng(2)
     total = np.zeros(20)
     for _ in range(1001):
-        total += sim.step(np.clip(rng.standard_normal((20, 4)), -1, 1))[1]
+        total += sim.step(np.clip(rng.standard_normal((20, 4)), -1, 1)).rewards
     assert 0.03 < total.mean() < 0.30
 
 
@@ -234,7 +234,7 @@ def test_zero_action_keeps_arm_exactly_at_rest():
     sim = ReacherSim(num_agents=20, seed=0)
     reset = sim.reset()
     for _ in range(200):
-        obs, reward, _, _ = sim.step(np.zeros((20, 4)))
+        obs, reward, *_ = sim.step(np.zeros((20, 4)))
         np.testing.assert_array_equal(obs[:, :26], reset[:, :26])
         assert not reward.any()
 
@@ -242,7 +242,7 @@ def test_zero_action_keeps_arm_exactly_at_rest():
 def test_torque_sign_matches_unity_world_axes():
     sim = ReacherSim(num_agents=20, seed=0)
     reset = sim.reset()
-    obs, _, _, _ = sim.step(np.tile([1.0, 0.0, 0.0, 0.0], (20, 1)))  # +X world torque on A
+    obs = sim.step(np.tile([1.0, 0.0, 0.0, 0.0], (20, 1))).observations  # +X world torque on A
     assert np.all(obs[:, 2] < reset[:, 2] - 1e-3)  # pendulum A swings toward -Z
     assert np.all(arm_points(obs)["hand"][:, 2] > 0.0)  # B counter-rotates: hand to +Z first
     assert np.all(obs[:, 7] > 0.0)  # and A spins about +X

@@ -1,4 +1,4 @@
-"""Training loop: solve rule, adapters, CSV, checkpoints, Ctrl-C, resume, smoke runs."""
+"""Training loop: the environment contract, CSV, checkpoints, Ctrl-C, resume, smoke runs."""
 
 import csv
 import io
@@ -13,8 +13,10 @@ import torch
 from tqdm.std import tqdm as tqdm_std
 
 from ddpg_agent import ACTOR_FILE, CRITIC_FILE, Agent, DDPGConfig
-from reacher.sim import ReacherSim
-from train import SimEnv, TrainResult, UnityEnv, evaluate, main, parse_overrides, train
+from environments import UnityEnv
+from reacher.sim import ReacherSim, StepResult
+from scores import read_scores
+from train import evaluate, main, parse_overrides, train
 
 REPO = Path(__file__).resolve().parents[1]
 # 1-step returns: these tests count stored transitions and check their successor states.
@@ -29,7 +31,7 @@ UNITY_WORKER_ID = 73  # unusual, to avoid other tests' ports (docs/protocol.md, 
 
 
 class FakeEnv:
-    """A tiny EpisodicEnv: every state is the step count; done after `length` steps."""
+    """A tiny EpisodicEnv: every state is the step count; truncated after `length` steps."""
 
     num_agents, state_size, action_size = 3, 33, 4
 
@@ -50,10 +52,12 @@ class FakeEnv:
         if (self.episode, self.t) == self.interrupt_at:
             raise KeyboardInterrupt
         rewards = np.array([0.0, 0.5, 1.0], dtype=np.float32)
+        never = np.zeros(3, bool)
         if self.t < self.length:
-            return self.state(self.t), rewards, np.zeros(3, bool), None
+            return StepResult(self.state(self.t), rewards, never, never, None)
         final = self.state(self.t) if self.knows_final_state else None
-        return self.state(-1), rewards, np.ones(3, bool), final  # -1: the next episode's start
+        # -1: the next episode's start, as Unity sends it with the time limit's done
+        return StepResult(self.state(-1), rewards, never, np.ones(3, bool), final)
 
 
 def fake_agent(env, **overrides) -> Agent:
@@ -68,36 +72,6 @@ def stored_next_states(agent: Agent) -> set[float]:
 def read_csv(path: Path) -> list[dict[str, str]]:
     with open(path, newline="") as f:
         return list(csv.DictReader(f))
-
-
-# ----- the course's solve rule ---------------------------------------------------------------
-def result_of(episode_means) -> TrainResult:
-    means = np.asarray(episode_means, dtype=float)
-    scores = np.stack([means - 1, means + 1], axis=1)  # two arms around each mean
-    return TrainResult(scores, np.ones(len(means)))
-
-
-def test_solve_rule_reports_window_end_and_episodes_minus_100():
-    result = result_of(np.linspace(0, 40, 200))  # window mean crosses 30 late
-    means = result.episode_means
-    expected = next(e for e in range(100, 201) if means[e - 100 : e].mean() >= 30)
-    assert result.solved_episode == expected
-    assert result.episodes_to_solve == expected - 100
-    np.testing.assert_allclose(result.window_means[-1], means[-100:].mean())
-
-
-def test_solve_rule_has_a_floor_of_100_episodes():
-    result = result_of([35.0] * 120)
-    assert result.solved_episode == 100 and result.episodes_to_solve == 0
-    assert result_of([35.0] * 99).solved_episode is None
-    assert result_of([29.9] * 150).solved_episode is None
-
-
-def test_best_window_is_the_running_mean_until_a_window_is_full():
-    assert result_of([3.0, 5.0, 1.0]).best_window == (2, 4.0)
-    ramp = result_of([50.0] + [0.0] * 98 + [10.0] * 20)  # early luck beats no full window
-    episode, mean = ramp.best_window
-    assert episode == 119 and mean == pytest.approx(np.mean([0.0] * 80 + [10.0] * 20))
 
 
 # ----- the loop with a fake environment ------------------------------------------------------
@@ -128,13 +102,14 @@ def test_csv_log_checkpoints_and_early_stop(tmp_path):
         checkpoint_dir=tmp_path / "ckpt",
         log_path=tmp_path / "scores.csv",
         progress=False,
-        on_episode_end=lambda episode, scores: episode == 3,
+        on_episode_end=lambda so_far: len(so_far.scores) == 3,
     )
     assert len(result.scores) == 3 and not result.interrupted
+    logged = read_scores(tmp_path / "scores.csv")
+    np.testing.assert_array_equal(logged.scores, [[0.0, 2.0, 4.0]] * 3)
+    np.testing.assert_allclose(logged.episode_seconds, result.episode_seconds, atol=1e-3)
     rows = read_csv(tmp_path / "scores.csv")
     assert [r["episode"] for r in rows] == ["1", "2", "3"]
-    assert float(rows[0]["mean"]) == pytest.approx(2.0)
-    assert [float(rows[0][f"arm_{i}"]) for i in range(3)] == [0.0, 2.0, 4.0]
     assert float(rows[2]["elapsed_seconds"]) >= float(rows[2]["episode_seconds"]) > 0
     for directory in (tmp_path / "ckpt", tmp_path / "ckpt" / "best"):
         assert (directory / ACTOR_FILE).is_file() and (directory / CRITIC_FILE).is_file()
@@ -156,7 +131,7 @@ def test_ctrl_c_keeps_the_scores_and_whole_checkpoints(tmp_path):
         env, agent, 10, checkpoint_dir=tmp_path, log_path=tmp_path / "s.csv", progress=False
     )
     assert result.interrupted and len(result.scores) == 2  # the partial episode is dropped
-    assert len(read_csv(tmp_path / "s.csv")) == 2
+    assert len(read_scores(tmp_path / "s.csv").scores) == 2
     reloaded = fake_agent(env)
     reloaded.load(tmp_path)  # the files are whole and current
     states = env.state(1.0)
@@ -193,7 +168,7 @@ def test_progress_bar_and_course_lines(
         5,
         checkpoint_dir=tmp_path,
         print_every=2,
-        on_episode_end=lambda episode, scores: episode == stop_at,
+        on_episode_end=lambda so_far: len(so_far.scores) == stop_at,
     )
     expected = [f"Episode {episode}\tAverage Score: 2.00" for episode in lines]
     assert capsys.readouterr().out.splitlines() == expected
@@ -204,8 +179,9 @@ def test_progress_bar_and_course_lines(
 def test_evaluate_is_greedy_and_does_not_learn():
     env = FakeEnv(length=5)
     agent = fake_agent(env)
-    scores = evaluate(env, agent, n_episodes=2)
-    assert scores.shape == (2, 3) and len(agent.memory) == 0 and agent.episodes == 0
+    result = evaluate(env, agent, n_episodes=2)
+    assert result.scores.shape == (2, 3) and len(agent.memory) == 0 and agent.episodes == 0
+    assert result.episode_seconds.shape == (2,)
 
 
 def test_unity_adapter_reads_the_brain_info():
@@ -217,6 +193,7 @@ def test_unity_adapter_reads_the_brain_info():
                 vector_observations=np.full((2, 33), value, dtype=np.float64),
                 rewards=[0.04, 0.0],
                 local_done=[done, done],
+                max_reached=[done, False],  # arm 1: a done before the time limit
             )
         }
 
@@ -229,10 +206,11 @@ def test_unity_adapter_reads_the_brain_info():
     )
     env = UnityEnv(unity, train_mode=False)
     assert (env.num_agents, env.state_size, env.action_size) == (2, 33, 4)
-    states, rewards, dones, final = env.step(np.zeros((2, 4)))
+    states, rewards, terminated, truncated, final = env.step(np.zeros((2, 4)))
     assert states.dtype == np.float32 and rewards.dtype == np.float32
     np.testing.assert_allclose(rewards, [0.04, 0.0])
-    assert dones.tolist() == [True, True] and final is None
+    assert truncated.tolist() == [True, False] and terminated.tolist() == [False, True]
+    assert final is None
     assert calls == [False]
 
 
@@ -257,7 +235,7 @@ def test_parse_overrides_types_and_errors():
 
 # ----- the real simulator --------------------------------------------------------------------
 def run_sim(seed: int, episodes: int = 2, max_steps: int | None = 40, **overrides):
-    env = SimEnv(ReacherSim(num_agents=20, seed=seed))
+    env = ReacherSim(num_agents=20, seed=seed)
     config = DDPGConfig(**{**FAST, **overrides})
     agent = Agent(env.state_size, env.action_size, env.num_agents, config, seed=seed, device="cpu")
     result = train(env, agent, episodes, max_steps=max_steps, checkpoint_dir=".", progress=False)
@@ -302,7 +280,7 @@ def test_cli_writes_outputs_and_resumes(in_tmp, capsys):
     common = ["--env", "sim", "--max-steps", "30", "--no-progress", "--set", *fast]
     main(["--episodes", "2", "--out", "first", "--seed", "1", *common])
     assert "episodes: 2" in capsys.readouterr().out
-    assert len(read_csv(in_tmp / "first" / "scores.csv")) == 2
+    assert len(read_scores(in_tmp / "first" / "scores.csv").scores) == 2
     assert '"batch_size": 32' in (in_tmp / "first" / "config.json").read_text()
     # zero episodes: the final checkpoint of the resumed run is exactly what was loaded
     main(["--episodes", "0", "--out", "second", "--resume", "first", *common])
@@ -334,6 +312,5 @@ def test_smoke_training_through_unityagents(tmp_path):
     done = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "episodes: 2" in done.stdout
-    rows = read_csv(tmp_path / "scores.csv")
-    assert len(rows) == 2 and len(rows[0]) == 7 + 20
+    assert read_scores(tmp_path / "scores.csv").scores.shape == (2, 20)
     assert (tmp_path / ACTOR_FILE).is_file()

@@ -235,10 +235,11 @@ def test_first_state_is_printed_one_and_steps_match_in_process_sim(clients):
     for _ in range(5):
         actions = random_actions(rng)
         answer = env.call("step", actions=actions)
-        obs, rewards, dones, max_reached = sim.step(np.array(actions, np.float32))
+        obs, rewards, terminated, truncated, _ = sim.step(np.array(actions, np.float32))
         np.testing.assert_array_equal(answer["observations"], obs)
         np.testing.assert_array_equal(answer["rewards"], rewards)
-        assert answer["dones"] == dones.tolist() and answer["max_reached"] == max_reached.tolist()
+        assert answer["dones"] == (terminated | truncated).tolist()
+        assert answer["max_reached"] == truncated.tolist()
         np.testing.assert_array_equal(answer["previous_actions"], actions)
     env.close()
 
