@@ -20,6 +20,11 @@ def _episode_range(ax: Axes, episodes: int) -> None:
     ax.set_xlim(0, episodes + max(3, episodes // 25))
 
 
+def _legend_below(ax: Axes, columns: int) -> None:
+    """The legend under the axes: inside, it would hide part of the curves."""
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=columns, frameon=False)
+
+
 def plot_scores(result: TrainResult, ax: Axes | None = None) -> Axes:
     """The course's learning curve of a run.
 
@@ -99,7 +104,7 @@ def plot_seed_curves(results: Sequence[TrainResult], ax: Axes | None = None) -> 
     ax.axhline(results[0].solve_score, color="tab:green", ls="--", label="+30")
     ax.set(xlabel="episode", ylabel="score")
     _episode_range(ax, max(len(r.scores) for r in results))
-    ax.legend(loc="lower right")
+    _legend_below(ax, columns=2)
     ax.grid(alpha=0.3)
     return ax
 
@@ -115,8 +120,7 @@ def plot_greedy(result: TrainResult, ax: Axes | None = None) -> Axes:
     ax.axhline(MAX_EPISODE_SCORE, color="gray", ls=":", label=f"ceiling {MAX_EPISODE_SCORE}")
     ax.axhline(result.solve_score, color="tab:green", ls="--", label=f"+{result.solve_score:g}")
     ax.set(xlabel="greedy episode", ylabel="score")
-    # Below the axes: inside, the legend would cover some episodes' dips.
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=3, frameon=False)
+    _legend_below(ax, columns=3)
     ax.grid(alpha=0.3)
     return ax
 
