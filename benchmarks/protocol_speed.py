@@ -57,7 +57,7 @@ def unity_speed(steps: int, worker_id: int) -> tuple[float, float, float]:
 
 def in_process_speed(steps: int) -> float:
     actions = random_actions(steps).astype(np.float32)
-    sim = ReacherSim(num_agents=20, seed=0)
+    sim = ReacherSim(seed=0)
     sim.reset()
     start = time.perf_counter()
     for a in actions:

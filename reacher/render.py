@@ -25,7 +25,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image, ImageDraw, ImageFont
 
-from reacher import NUM_AGENTS, OBSERVATION_SIZE
+from reacher import DEFAULT_RESET_PARAMETERS, NUM_AGENTS, OBSERVATION_SIZE
 from reacher.mjcf import ROOTS, build_mjcf, reach_distance
 
 # unityagents sets the root logger to INFO (docs/protocol.md, pitfall 11), and PyOpenGL would then
@@ -36,6 +36,7 @@ HALF_SPAN = 3.0  # a segment's centre to its far joint: A's elbow, B's hand cent
 GOAL_OFF_RGBA = (0.35, 0.55, 0.95, 0.35)  # translucent, as Unity's goal sphere
 GOAL_ON_RGBA = (0.1, 0.95, 0.2, 0.8)  # Unity shows its "GoalOn" sphere while the hand is in
 BACKENDS = ("auto", "mujoco", "matplotlib")
+GOAL_SIZE = DEFAULT_RESET_PARAMETERS["goal_size"]
 
 # Unity's Reacher floor ("Stage"), top at Unity y = -15, and a sky; the rest is built
 # from the simulator's model. Render-only: no geom collides.
@@ -77,7 +78,7 @@ def _rotated_y(quat: np.ndarray) -> np.ndarray:
     return np.stack([2 * (x * y - w * z), 1 - 2 * (x * x + z * z), 2 * (y * z + w * x)], axis=-1)
 
 
-def arm_poses(observations: np.ndarray, goal_size: float = 5.0) -> ArmPoses:
+def arm_poses(observations: np.ndarray, goal_size: float = GOAL_SIZE) -> ArmPoses:
     """Poses of every arm from observations (..., arms, 33), in Unity's y-up frame.
 
     Joint kinematics (elbow and hand sit HALF_SPAN along each segment's axis), then the
@@ -114,7 +115,9 @@ def _copy_geoms(geoms, body, **changes) -> None:
         body.add_geom(**({key: getattr(geom, key) for key in keys} | changes))
 
 
-def render_model(num_agents: int, goal_size: float = 5.0, width: int = 432, height: int = 288):
+def render_model(
+    num_agents: int, goal_size: float = GOAL_SIZE, width: int = 432, height: int = 288
+):
     """A MuJoCo model to draw: the scene, and the simulator's geoms on mocap bodies.
 
     Per arm i: mocap bodies ``A{i}``, ``B{i}`` (with the hand) and ``goal{i}``, carrying the
@@ -236,7 +239,7 @@ def render_observations(
     observations: np.ndarray | Sequence[np.ndarray],
     scores: np.ndarray | Sequence[np.ndarray] | None = None,
     *,
-    goal_size: float = 5.0,
+    goal_size: float = GOAL_SIZE,
     width: int = 432,
     height: int = 288,
     backend: str = "auto",
