@@ -316,3 +316,10 @@ def test_same_worker_id_as_an_open_environment_fails_clearly(clients):
     answer = first.call("step", actions=random_actions(np.random.default_rng(5)))
     assert len(answer["rewards"]) == 20 and "error" not in answer
     first.close()
+
+
+def test_importing_the_server_changes_nothing():
+    # Signal handling and the client's PID belong to main(), not to an import (e.g. by a test).
+    code = "import signal, reacher.unity_server; print(signal.getsignal(signal.SIGINT).__name__)"
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
+    assert done.stdout.strip() == "default_int_handler", done.stderr
