@@ -14,6 +14,8 @@ transitions; their blocks alternate so that machine noise hits all of them alike
 - naive: the course template (deque of namedtuples + ``random.sample`` + ``np.vstack``,
   default Adam, Python-loop soft update, ``eval()``/``no_grad``/``train()`` acting).
 One update = sample a batch, critic update (grad-norm clip 1), actor update, soft update.
+Rates are per second of this thread's CPU time: on a quiet machine that is wall-clock time,
+and on a busy one it leaves out the time slices of other processes (torch runs one thread).
 
     python -m benchmarks.learner_speed [--batch 256] [--fill 100000] [--threads 1]
 
@@ -210,9 +212,9 @@ def same_parameters_after_updates(data: tuple[np.ndarray, ...], updates: int = 2
 
 
 def per_second(fn, seconds: float) -> float:
-    """Calls of fn per second over a block of about `seconds`."""
-    calls, start = 0, time.perf_counter()
-    while (elapsed := time.perf_counter() - start) < seconds:
+    """Calls of fn per CPU second of this thread, over a block of about `seconds`."""
+    calls, start = 0, time.thread_time()
+    while (elapsed := time.thread_time() - start) < seconds:
         fn()
         calls += 1
     return calls / elapsed
