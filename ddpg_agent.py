@@ -43,7 +43,7 @@ def _setting(default: Any, meaning: str) -> Any:
 class DDPGConfig:
     """Every hyper-parameter of the agent. Defaults: the configuration of the committed results.
 
-    They are the recipe this project started from (``STARTING_RECIPE`` in
+    They are the baseline recipe this project started from (``BASELINE_RECIPE`` in
     ``studies/summarize_experiments.py``) with three changes measured in
     ``results/experiments/``: two updates per env step instead of 10 every 20, 5-step returns,
     and tau 5e-3 instead of 1e-3. (Noise decaying by 2 % per episode left one seed of five

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 import ray
 
+from scores import read_scores
 from studies import solve, sweep
-from studies.runner import MedianAtMilestones, connect, read_scores, run_name
+from studies.runner import MedianAtMilestones, connect, run_name
 
 TINY = ["--max-steps", "20"]  # 20-step episodes: the runner is under test, not learning
 
