@@ -18,6 +18,8 @@ that policy on variants of our simulator, one change at a time (docs/environment
 
 Run: ``python -m studies.dynamics_fidelity [--episodes 20]``; writes
 ``results/dynamics/random_policy.csv`` and prints one line per variant.
+``python -m studies.dynamics_fidelity --train exact -- --seed 0 --out runs/x --set ...`` trains
+with ``train.py``'s CLI on one variant instead (the learning comparisons in the docs).
 """
 
 import argparse
@@ -29,7 +31,9 @@ from pathlib import Path
 import mujoco
 import numpy as np
 
+import environments
 import reacher.sim
+import train
 from reacher.mjcf import build_mjcf
 from reacher.physx_step import PhysxVelocityStep
 from reacher.sim import ReacherSim
@@ -90,17 +94,17 @@ def joint_b_mjcf(num_agents: int) -> str:
     return xml
 
 
-def make_sim(variant: str, seed: int) -> ReacherSim:
+def make_sim(variant: str, seed: int, num_agents: int = 20) -> ReacherSim:
     if variant == "physx_joint_b":
         reacher.sim.build_mjcf = joint_b_mjcf  # this worker process only
-    sim = ReacherSim(num_agents=20, seed=seed)
-    m, d = sim.model, sim.data
+    sim = ReacherSim(num_agents=num_agents, seed=seed)
+    m, d, n = sim.model, sim.data, num_agents
     velocity_step = {
-        "exact": lambda: ExactDynamics(m, d, 20),
+        "exact": lambda: ExactDynamics(m, d, n),
         "physx": lambda: sim._velocities,
         "physx_joint_b": lambda: sim._velocities,
-        "physx_no_clamp": lambda: PhysxVelocityStep(m, d, 20, max_angular_speed=np.inf),
-        "physx_pose_velocities": lambda: PoseVelocities(m, d, 20),
+        "physx_no_clamp": lambda: PhysxVelocityStep(m, d, n, max_angular_speed=np.inf),
+        "physx_pose_velocities": lambda: PoseVelocities(m, d, n),
     }[variant]()
     sim._velocities = velocity_step
     return sim
@@ -173,7 +177,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--episodes", type=int, default=20)
     parser.add_argument("--variants", nargs="*", default=list(VARIANTS), choices=VARIANTS)
     parser.add_argument("--workers", type=int, default=2)
-    args = parser.parse_args(argv)
+    parser.add_argument(
+        "--train",
+        choices=VARIANTS,
+        help="instead, train on this variant: the arguments after -- go to train.py",
+    )
+    args, train_args = parser.parse_known_args(argv)
+    if args.train:
+        environments.ReacherSim = lambda num_agents, seed: make_sim(args.train, seed, num_agents)
+        train.main([a for a in train_args if a != "--"])
+        return
     with Pool(args.workers) as pool:
         rows = pool.starmap(random_policy, [(v, args.episodes) for v in args.variants])
     OUT.parent.mkdir(parents=True, exist_ok=True)
