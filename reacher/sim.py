@@ -17,7 +17,13 @@ import mujoco
 import numpy as np
 from numpy.typing import ArrayLike
 
-from reacher import ACTION_SIZE, DEFAULT_RESET_PARAMETERS, NUM_AGENTS, OBSERVATION_SIZE
+from reacher import (
+    ACTION_SIZE,
+    DEFAULT_RESET_PARAMETERS,
+    NUM_AGENTS,
+    OBSERVATION_SIZE,
+    RESET_PARAMETER_RANGES,
+)
 from reacher.mjcf import (
     GOAL_HEIGHT,
     GOAL_RADIUS,
@@ -34,11 +40,24 @@ PHYSICS_STEPS_PER_DECISION = 4  # numberOfActionsBetweenDecisions (Reset and epi
 MAX_PHYSICS_STEPS = 4000  # the agents' maxStep; done shows up on the 1001st decision
 TORQUE_SCALE = 150.0  # ReacherAgent.AgentAction (Action)
 REWARD_PER_PHYSICS_STEP = np.float32(0.01)  # the goal trigger's AddReward(0.01f) (Reward)
+FLOAT32_MAX = float(np.finfo(np.float32).max)  # larger actions reach the executable as infinity
 _SENSORS_BIT = int(mujoco.mjtDisableBit.mjDSBL_SENSOR)
 
 
 class ReacherInstabilityError(RuntimeError):
     """MuJoCo's state diverged (NaN, infinity or a huge acceleration); call reset()."""
+
+
+def _reset_parameter(name: str, value: object) -> float:
+    """`value` as a float if it lies in the parameter's range, else a ValueError naming both."""
+    allowed, in_range = RESET_PARAMETER_RANGES[name]
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = np.nan  # fails every range check (so does NaN itself)
+    if not in_range(number):
+        raise ValueError(f"reset parameter {name} must be a number in {allowed}, got {value!r}")
+    return number
 
 
 class StepResult(NamedTuple):
@@ -131,13 +150,7 @@ class ReacherSim:
                     f"unknown reset parameters {sorted(unknown)}; "
                     f"expected {sorted(DEFAULT_RESET_PARAMETERS)}"
                 )
-            try:
-                values = {key: float(value) for key, value in config.items()}
-            except (TypeError, ValueError):
-                values = {"": np.nan}
-            if not all(np.isfinite(v) for v in values.values()):
-                raise ValueError(f"reset parameters must be finite numbers, got {dict(config)}")
-            self.reset_parameters.update(values)
+            self.reset_parameters.update({k: _reset_parameter(k, v) for k, v in config.items()})
         self._reset_episode()
         return self._obs.copy()
 
@@ -202,8 +215,8 @@ class ReacherSim:
                 f"actions must have shape ({n}, {ACTION_SIZE}) or ({n * ACTION_SIZE},), "
                 f"got {actions.shape}"
             )
-        if not np.isfinite(actions).all():
-            raise ValueError("actions must be finite (got NaN or infinity)")
+        if not (np.abs(actions) <= FLOAT32_MAX).all():  # False for NaN too
+            raise ValueError("actions must be finite float32 numbers (got NaN, inf or > 3.4e38)")
         return np.clip(actions, -1.0, 1.0)  # Unity clamps each action to [-1, 1] (Action)
 
     def _reward_distance(self) -> float:
