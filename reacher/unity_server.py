@@ -17,7 +17,7 @@ import grpc
 import numpy as np
 
 from reacher import ACTION_SIZE, DEFAULT_RESET_PARAMETERS, NUM_AGENTS, OBSERVATION_SIZE, wire
-from reacher.sim import ReacherInstabilityError, ReacherSim
+from reacher.sim import ReacherSim
 
 # The brain of the Udacity build, as print(env) shows it (docs/environment.md).
 BRAIN_NAME = "ReacherBrain"
@@ -143,7 +143,8 @@ def _answer(sim: ReacherSim, encoder: wire.StepEncoder, command: wire.UnityInput
             step = sim.step(actions)
             observations, rewards = step.observations, step.rewards
             dones, max_reached = step.terminated | step.truncated, step.truncated
-    except (ValueError, ReacherInstabilityError) as error:  # bad input, MuJoCo blew up
+    except (ValueError, RuntimeError) as error:  # bad input, step before reset, MuJoCo blew up
+        # Answered, never fatal: a dead simulator would leave the genuine client waiting.
         raise _SimulatorError(f"simulator error: {error}") from error
     return encoder.encode(
         observations, actions.reshape(n, ACTION_SIZE), rewards, dones, max_reached

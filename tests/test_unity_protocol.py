@@ -54,8 +54,8 @@ REWARDS = {float(np.float32(r)) for r in (0.0, 0.01, 0.02, 0.03, 0.04)}
 class Client:
     """A child process holding one UnityEnvironment, driven by JSON lines."""
 
-    def __init__(self, worker_id: int, *, seed=0, no_graphics=True, cwd=REPO, env=None):
-        args = [sys.executable, str(SCRIPT), str(worker_id), "--seed", str(seed)]
+    def __init__(self, worker_id: int, *, seed=0, no_graphics=True, cwd=REPO, env=None, flags=()):
+        args = [sys.executable, str(SCRIPT), str(worker_id), "--seed", str(seed), *flags]
         args += ["--no-graphics"] if no_graphics else []
         self.port = 5005 + worker_id
         self.proc = subprocess.Popen(
@@ -88,9 +88,12 @@ class Client:
         except queue.Empty:
             pytest.fail(f"no answer within {timeout} s; stderr: {''.join(self.stderr)}")
 
-    def call(self, cmd: str, timeout: float = 30, **fields) -> dict:
+    def send(self, cmd: str, **fields) -> None:
         self.proc.stdin.write(json.dumps({"cmd": cmd, **fields}) + "\n")
         self.proc.stdin.flush()
+
+    def call(self, cmd: str, timeout: float = 30, **fields) -> dict:
+        self.send(cmd, **fields)
         return self.read(timeout)
 
     def close(self) -> dict:
@@ -323,3 +326,82 @@ def test_importing_the_server_changes_nothing():
     code = "import signal, reacher.unity_server; print(signal.getsignal(signal.SIGINT).__name__)"
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
     assert done.stdout.strip() == "default_int_handler", done.stderr
+
+
+def test_server_answers_a_step_before_reset_instead_of_crashing():
+    """Issue 11, case 5: a cross-wired client's STEP before any RESET killed the simulator."""
+    from reacher.unity_server import BRAIN_NAME, _answer, _SimulatorError
+
+    command = wire.UnityInput(status=200, actions={BRAIN_NAME: np.zeros(80, np.float32)})
+    encoder = wire.StepEncoder(BRAIN_NAME, 20, 33, 4)
+    with pytest.raises(_SimulatorError, match=r"call reset\(\) before step\(\)"):
+        _answer(ReacherSim(num_agents=20), encoder, command)
+
+
+# unity_session.UnityEnvironment, the genuine client as the project calls it (issue 11)
+SESSION = ("--session",)
+
+
+@pytest.mark.timeout(60)
+def test_session_answers_each_command_after_ctrl_c_during_step(clients):
+    """Case 1: the genuine client returned the previous command's answer from then on."""
+    env = clients(48, flags=(*SESSION, "--interruptible"))  # SIGINT raises, as in a cell
+    env.call("reset")
+    simulator, rng = env.opened["simulator_pid"], np.random.default_rng(8)
+    for _ in range(2):  # each such interrupt added one answer of lag
+        os.kill(simulator, signal.SIGSTOP)  # so the interrupt lands while the client waits
+        try:
+            env.send("step", actions=random_actions(rng))
+            time.sleep(0.5)
+            os.kill(env.proc.pid, signal.SIGINT)
+            assert env.read()["error"] == "KeyboardInterrupt"
+        finally:
+            os.kill(simulator, signal.SIGCONT)
+        time.sleep(0.2)
+    fresh = np.array(env.call("reset")["observations"])
+    assert not fresh[:, 7:13].any() and not fresh[:, 20:26].any()  # arms at rest
+    actions = random_actions(rng)
+    np.testing.assert_array_equal(env.call("step", actions=actions)["previous_actions"], actions)
+    assert env.close()["returncode"] == -signal.SIGKILL
+
+
+@pytest.mark.timeout(60)
+def test_session_reports_a_dead_simulator_within_seconds(clients):
+    """Case 2: the genuine client waited forever for a simulator that had died."""
+    env = clients(49, flags=SESSION)
+    env.call("reset")
+    os.kill(env.opened["simulator_pid"], signal.SIGKILL)
+    for command in ("step", "reset"):  # every later call, not only the first
+        start = time.monotonic()
+        answer = env.call(command, timeout=10, actions=random_actions(np.random.default_rng(9)))
+        assert time.monotonic() - start < 3
+        assert answer["error"] == "SimulatorDiedError"
+        assert "killed by signal SIGKILL" in answer["message"]
+        assert "env.close()" in answer["message"]
+    assert env.close()["returncode"] == -signal.SIGKILL
+
+
+@pytest.mark.timeout(60)
+def test_session_raises_simulator_errors_not_keyboard_interrupt(clients):
+    """Case 3: a refused command (status 500) was a bare KeyboardInterrupt, like a Ctrl-C."""
+    env = clients(50, flags=SESSION)
+    env.call("reset")
+    answer = env.call("step", actions=[[float("nan")] * 4] * 20)
+    assert answer["error"] == "SimulatorError" and "actions must be finite" in answer["message"]
+    answer = env.call("reset", config={"goal_size": 0.0})
+    assert answer["error"] == "SimulatorError" and "goal_size must be" in answer["message"]
+    assert len(env.call("step", actions=random_actions(np.random.default_rng(10)))["rewards"]) == 20
+    assert env.close()["returncode"] == -signal.SIGKILL
+
+
+@pytest.mark.timeout(60)
+def test_session_refuses_a_second_environment_in_the_same_process(clients):
+    """Case 5: it shared the first one's pipe (KeyError or a hang; a crashed simulator)."""
+    env = clients(51, flags=SESSION)
+    env.call("reset")
+    answer = env.call("open", worker_id=51)
+    assert answer["error"] == "SessionError"
+    assert "worker_id 51) is already open in this process" in answer["message"]
+    assert simulators_on({env.port}) == [env.opened["simulator_pid"]]  # none was started
+    assert len(env.call("step", actions=random_actions(np.random.default_rng(11)))["rewards"]) == 20
+    assert env.close()["returncode"] == -signal.SIGKILL

@@ -3,13 +3,18 @@
 The genuine client hangs at interpreter exit without `close()` and allows one environment per
 process (docs/protocol.md, pitfalls 5 and 6), so every test environment lives in its own process.
 
-Usage: python unity_client_script.py WORKER_ID [--seed S] [--no-graphics]
+Usage: python unity_client_script.py WORKER_ID [--seed S] [--no-graphics] [--session]
+                                     [--interruptible]
+
+--session uses the project's `unity_session.UnityEnvironment` instead of the genuine class;
+--interruptible lets SIGINT raise KeyboardInterrupt (as in a running cell) instead of counting it.
 
 Prints one JSON line once the environment is open (or failed to open), then answers each JSON
 command read from stdin with one JSON line:
   {"cmd": "reset", "train_mode": bool, "config": {...}}  -> observations, agents
   {"cmd": "step", "actions": [[...] * 4] * 20}            -> observations, rewards, dones, ...
   {"cmd": "episode"}  random actions until any agent is done -> steps, distinct rewards, ...
+  {"cmd": "open", "worker_id": N}  open a second environment in this process -> its error
   {"cmd": "close"}    close() and reap the simulator     -> its return code
 """
 
@@ -17,10 +22,12 @@ import argparse
 import json
 import signal
 import sys
+from pathlib import Path
 
 import numpy as np
 from unityagents import UnityEnvironment
 
+LAUNCHER = "Reacher_Linux/Reacher.x86_64"
 interrupts = 0
 
 
@@ -53,7 +60,7 @@ def run_episode(env: UnityEnvironment, brain: str) -> dict:
     )
 
 
-def serve_commands(env: UnityEnvironment, brain: str) -> None:
+def serve_commands(env: UnityEnvironment, brain: str, environment_class: type) -> None:
     for line in sys.stdin:
         command = json.loads(line)
         try:
@@ -73,6 +80,9 @@ def serve_commands(env: UnityEnvironment, brain: str) -> None:
                 )
             elif command["cmd"] == "episode":
                 reply(**run_episode(env, brain))
+            elif command["cmd"] == "open":
+                environment_class(file_name=LAUNCHER, worker_id=command["worker_id"])
+                reply(opened=True)
             elif command["cmd"] == "close":
                 return
         except BaseException as error:  # the client raises KeyboardInterrupt on a non-200 status
@@ -84,11 +94,20 @@ def main() -> None:
     parser.add_argument("worker_id", type=int)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-graphics", action="store_true")  # adds -nographics -batchmode
+    parser.add_argument("--session", action="store_true")
+    parser.add_argument("--interruptible", action="store_true")
     args = parser.parse_args()
-    signal.signal(signal.SIGINT, count_interrupt)
+    if not args.interruptible:
+        signal.signal(signal.SIGINT, count_interrupt)
+    environment_class = UnityEnvironment
+    if args.session:
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository
+        import unity_session
+
+        environment_class = unity_session.UnityEnvironment
     try:
-        env = UnityEnvironment(
-            file_name="Reacher_Linux/Reacher.x86_64",
+        env = environment_class(
+            file_name=LAUNCHER,
             worker_id=args.worker_id,
             seed=args.seed,
             no_graphics=args.no_graphics,
@@ -99,7 +118,7 @@ def main() -> None:
     try:
         brain = env.brain_names[0]
         reply(printout=str(env), brain=brain, simulator_pid=env.proc1.pid)
-        serve_commands(env, brain)
+        serve_commands(env, brain, environment_class)
     finally:
         env.close()
         reply(returncode=env.proc1.wait())  # reaps the zombie close() leaves (pitfall 9)
