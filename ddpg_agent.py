@@ -16,10 +16,13 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import math
+import numbers
 import os
 import tempfile
 from collections import deque
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -34,9 +37,32 @@ CRITIC_FILE = "checkpoint_critic.pth"
 CRITIC2_FILE = "checkpoint_critic2.pth"  # written only with twin_critics=True
 
 
-def _setting(default: Any, meaning: str) -> Any:
-    """A config field that carries its meaning, for ``train.py --help`` and the Report."""
-    return field(default=default, metadata={"help": meaning})
+Rule = tuple[str, Callable[[Any], bool]]  # (what is allowed, in words; the check)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+POSITIVE: Rule = ("a finite number > 0", lambda v: _is_number(v) and v > 0)
+NON_NEGATIVE: Rule = ("a finite number >= 0", lambda v: _is_number(v) and v >= 0)
+UNIT: Rule = ("a number in [0, 1]", lambda v: _is_number(v) and 0 <= v <= 1)
+RATE: Rule = ("a number in (0, 1]", lambda v: _is_number(v) and 0 < v <= 1)
+COUNT: Rule = ("an int >= 1", lambda v: _is_int(v) and v >= 1)
+FLAG: Rule = ("true or false", lambda v: isinstance(v, bool))
+WIDTHS: Rule = (
+    "two ints >= 1, e.g. 256,128",
+    lambda v: isinstance(v, tuple) and len(v) == 2 and all(_is_int(h) and h >= 1 for h in v),
+)
+
+
+def _setting(default: Any, meaning: str, allowed: Rule) -> Any:
+    """A config field that carries its meaning and its allowed values, checked on creation."""
+    return field(default=default, metadata={"help": meaning, "allowed": allowed})
 
 
 @dataclass(frozen=True)
@@ -49,80 +75,85 @@ class DDPGConfig:
     and tau 5e-3 instead of 1e-3. (Noise decaying by 2 % per episode left one seed of five
     unsolved after 250 episodes: ``results/experiments/decay098_seed*/``.) The extensions at
     the end are off (neutral) by default, so the default agent is DDPG as the Report describes
-    it. Each field's ``metadata["help"]`` says what it means.
+    it. Each field's ``metadata["help"]`` says what it means and ``metadata["allowed"]`` which
+    values it takes; any other value is refused on creation, naming the field and the range.
     """
 
     # Networks
-    actor_hidden: tuple[int, int] = _setting((256, 128), "widths of the actor's two hidden layers")
+    actor_hidden: tuple[int, int] = _setting(
+        (256, 128), "widths of the actor's two hidden layers", WIDTHS
+    )
     critic_hidden: tuple[int, int] = _setting(
-        (128, 128), "widths of the critic's two hidden layers (the action joins the second)"
+        (128, 128), "widths of the critic's two hidden layers (the action joins the second)", WIDTHS
     )
     batch_norm: bool = _setting(
-        True, "BatchNorm on the actor's input and hidden layers and on the critic's input"
+        True, "BatchNorm on the actor's input and hidden layers and on the critic's input", FLAG
     )
     # Optimisation
-    lr_actor: float = _setting(1e-3, "Adam learning rate of the actor")
-    lr_critic: float = _setting(1e-3, "Adam learning rate of the critic")
-    critic_weight_decay: float = _setting(0.0, "L2 weight decay of the critic's Adam")
+    lr_actor: float = _setting(1e-3, "Adam learning rate of the actor", POSITIVE)
+    lr_critic: float = _setting(1e-3, "Adam learning rate of the critic", POSITIVE)
+    critic_weight_decay: float = _setting(0.0, "L2 weight decay of the critic's Adam", NON_NEGATIVE)
     critic_grad_clip: float | None = _setting(
-        1.0, "max global gradient norm of the critic; None: no clipping"
+        1.0,
+        "max global gradient norm of the critic; None: no clipping",
+        ("None or a finite number > 0", lambda v: v is None or POSITIVE[1](v)),
     )
-    batch_size: int = _setting(256, "transitions per gradient update")
-    buffer_size: int = _setting(1_000_000, "replay buffer capacity, all arms' transitions")
-    gamma: float = _setting(0.99, "discount factor")
-    tau: float = _setting(5e-3, "soft-update rate of the target networks")
-    learn_every: int = _setting(1, "env steps between learning phases")
-    learn_iterations: int = _setting(2, "gradient updates per learning phase")
-    n_step: int = _setting(5, "n-step returns, accumulated per arm before the shared buffer")
+    batch_size: int = _setting(256, "transitions per gradient update", COUNT)
+    buffer_size: int = _setting(
+        1_000_000,
+        "replay buffer capacity, all arms' transitions",
+        ("an int >= batch_size", COUNT[1]),
+    )
+    gamma: float = _setting(0.99, "discount factor", UNIT)
+    tau: float = _setting(5e-3, "soft-update rate of the target networks", RATE)
+    learn_every: int = _setting(1, "env steps between learning phases", COUNT)
+    learn_iterations: int = _setting(2, "gradient updates per learning phase", COUNT)
+    n_step: int = _setting(5, "n-step returns, accumulated per arm before the shared buffer", COUNT)
     # Exploration: OU noise x += theta (0 - x) + sigma N(0, 1), one process per arm and joint
-    ou_theta: float = _setting(0.15, "mean reversion of the OU noise")
-    ou_sigma: float = _setting(0.2, "scale of the OU noise's Gaussian increments")
-    noise_scale: float = _setting(1.0, "initial multiplier of the OU samples")
-    noise_decay: float = _setting(1.0, "multiplier of that scale per episode or step (1: none)")
-    noise_decay_per: str = _setting("episode", 'when the noise decays: "episode" or "step"')
-    noise_min: float = _setting(0.0, "floor of the decayed noise scale")
-    warmup_steps: int = _setting(0, "env steps of uniform random actions before the policy acts")
-    # Extensions, off by default
-    twin_critics: bool = _setting(False, "TD3: two critics, the target uses the smaller estimate")
-    target_noise: float = _setting(
-        0.0, "TD3 target policy smoothing: std of the Gaussian noise on the target action"
+    ou_theta: float = _setting(0.15, "mean reversion of the OU noise", UNIT)
+    ou_sigma: float = _setting(0.2, "scale of the OU noise's Gaussian increments", NON_NEGATIVE)
+    noise_scale: float = _setting(1.0, "initial multiplier of the OU samples", NON_NEGATIVE)
+    noise_decay: float = _setting(
+        1.0, "multiplier of that scale per episode or step (1: none)", RATE
     )
-    target_noise_clip: float = _setting(0.5, "TD3: that noise is clipped to +-this")
+    noise_decay_per: str = _setting(
+        "episode",
+        'when the noise decays: "episode" or "step"',
+        ('"episode" or "step"', lambda v: v in ("episode", "step")),
+    )
+    noise_min: float = _setting(0.0, "floor of the decayed noise scale", NON_NEGATIVE)
+    warmup_steps: int = _setting(
+        0,
+        "env steps of uniform random actions before the policy acts",
+        ("an int >= 0", lambda v: _is_int(v) and v >= 0),
+    )
+    # Extensions, off by default
+    twin_critics: bool = _setting(
+        False, "TD3: two critics, the target uses the smaller estimate", FLAG
+    )
+    target_noise: float = _setting(
+        0.0,
+        "TD3 target policy smoothing: std of the Gaussian noise on the target action",
+        NON_NEGATIVE,
+    )
+    target_noise_clip: float = _setting(0.5, "TD3: that noise is clipped to +-this", POSITIVE)
     policy_delay: int = _setting(
-        1, "TD3: update the actor and the targets every policy_delay critic updates"
+        1, "TD3: update the actor and the targets every policy_delay critic updates", COUNT
     )
 
     def __post_init__(self) -> None:
-        for name in ("actor_hidden", "critic_hidden"):
-            sizes = getattr(self, name)
-            if len(sizes) != 2 or not all(isinstance(h, int) and h > 0 for h in sizes):
-                raise ValueError(f"{name} must be two positive ints, got {sizes!r}")
-        positive_ints = ("batch_size", "buffer_size", "learn_every", "learn_iterations")
-        for name in (*positive_ints, "n_step", "policy_delay"):
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
-                raise ValueError(f"{name} must be an int >= 1, got {getattr(self, name)!r}")
-        checks = {
-            "lr_actor": self.lr_actor > 0,
-            "lr_critic": self.lr_critic > 0,
-            "critic_weight_decay": self.critic_weight_decay >= 0,
-            "critic_grad_clip": self.critic_grad_clip is None or self.critic_grad_clip > 0,
-            "gamma": 0 <= self.gamma <= 1,
-            "tau": 0 < self.tau <= 1,
-            "ou_theta": 0 <= self.ou_theta <= 1,
-            "ou_sigma": self.ou_sigma >= 0,
-            "noise_scale": self.noise_scale >= 0,
-            "noise_decay": 0 < self.noise_decay <= 1,
-            "noise_decay_per": self.noise_decay_per in ("episode", "step"),
-            "noise_min": self.noise_min >= 0,
-            "warmup_steps": isinstance(self.warmup_steps, int) and self.warmup_steps >= 0,
-            "target_noise": self.target_noise >= 0,
-            "target_noise_clip": self.target_noise_clip > 0,
-            "batch_norm": isinstance(self.batch_norm, bool),
-            "twin_critics": isinstance(self.twin_critics, bool),
-        }
-        bad = [f"{name}={getattr(self, name)!r}" for name, ok in checks.items() if not ok]
-        if bad:
-            raise ValueError(f"invalid DDPGConfig values: {', '.join(bad)}")
+        problems = []
+        for f in fields(self):
+            allowed, ok = f.metadata["allowed"]
+            value = getattr(self, f.name)
+            if not ok(value):
+                problems.append(f"{f.name} must be {allowed}, got {value!r}")
+        if not problems and self.buffer_size < self.batch_size:  # it could never sample
+            problems.append(
+                f"buffer_size must be >= batch_size ({self.batch_size}), got {self.buffer_size}"
+            )
+        if problems:
+            raise ValueError(f"invalid DDPGConfig: {'; '.join(problems)}")
 
 
 class Agent:
@@ -182,6 +213,10 @@ class Agent:
             self._critic_params, lr=cfg.lr_critic, weight_decay=cfg.critic_weight_decay, fused=True
         )
 
+        if cfg.buffer_size < num_agents:  # every env step adds one transition per arm
+            raise ValueError(
+                f"buffer_size must be >= the number of arms ({num_agents}), got {cfg.buffer_size}"
+            )
         self.memory = ReplayBuffer(cfg.buffer_size, state_size, action_size, self.device, seed)
         self.noise = OUNoise(
             (num_agents, action_size),
@@ -210,6 +245,11 @@ class Agent:
         with torch.inference_mode():
             actions = self.actor_local(torch.from_numpy(states).to(self.device)).cpu().numpy()
         self.actor_local.train()
+        if not np.isfinite(actions).all():  # np.clip would pass NaN on to the environment
+            raise DivergedError(
+                "the actor's actions are NaN or infinite: training diverged "
+                "(smaller learning rates or gradient clipping may help)"
+            )
         if add_noise:
             actions = actions + self.noise.sample()
             if self.config.noise_decay_per == "step":
@@ -336,11 +376,23 @@ class Agent:
         return files
 
     def save(self, directory: str | Path) -> None:
-        """Write the local networks as plain state_dicts, each file atomically."""
+        """Write the local networks as plain state_dicts, each file atomically.
+
+        Raises ``DivergedError`` and writes nothing if any value is NaN or infinite, so a
+        checkpoint on disk is always usable.
+        """
         directory = Path(directory)
+        states = {name: m.state_dict() for name, m in self._checkpoint_files().items()}
+        for name, state in states.items():
+            for key, value in state.items():
+                if value.is_floating_point() and not torch.isfinite(value).all():
+                    raise DivergedError(
+                        f"{key} of {name} is NaN or infinite: training diverged, so nothing was "
+                        f"saved to {directory} (smaller learning rates may help)"
+                    )
         directory.mkdir(parents=True, exist_ok=True)
-        for name, module in self._checkpoint_files().items():
-            atomic_save(module.state_dict(), directory / name)
+        for name, state in states.items():
+            atomic_save(state, directory / name)
 
     def load(self, directory: str | Path) -> None:
         """Load the local networks (checked) and copy them into the targets."""
@@ -518,12 +570,19 @@ class CheckpointError(RuntimeError):
     """A checkpoint file cannot be read or does not fit the network it is loaded into."""
 
 
+class DivergedError(RuntimeError):
+    """The networks hold NaN or infinite values; their actions and checkpoints are useless."""
+
+
 def atomic_save(state_dict: dict[str, torch.Tensor], path: Path) -> None:
     """``torch.save`` to a temporary file in the same directory, then ``os.replace``.
 
     Readers, a crash and a Ctrl-C in the middle only ever see the old file or the new one.
     Tensors are stored on the CPU so the file loads on any machine without ``map_location``.
     """
+    # A process killed in the middle of a save leaves its temporary file behind: remove those.
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):
+        stale.unlink(missing_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:

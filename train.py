@@ -194,9 +194,10 @@ def _summary(result: TrainResult) -> str:
 
 def config_help() -> str:
     """Every ``DDPGConfig`` setting with its default and meaning, for ``--help``."""
-    lines = ["settings for --set KEY=VALUE (default, meaning):"]
+    lines = ["settings for --set KEY=VALUE (default, meaning; allowed values):"]
     for f in dataclasses.fields(DDPGConfig):
-        lines.append(f"  {f.name} ({f.default!r}): {f.metadata['help']}")
+        allowed, _ = f.metadata["allowed"]
+        lines.append(f"  {f.name} ({f.default!r}): {f.metadata['help']}; {allowed}")
     return "\n".join(lines)
 
 

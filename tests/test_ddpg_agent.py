@@ -13,6 +13,7 @@ from ddpg_agent import (
     Agent,
     CheckpointError,
     DDPGConfig,
+    DivergedError,
     NStepAccumulator,
     OUNoise,
     ReplayBuffer,
@@ -357,9 +358,10 @@ def test_mismatched_checkpoint_says_which_keys_and_shapes_differ(tmp_path):
 
 def test_non_finite_checkpoint_is_rejected(tmp_path):
     agent = make_agent()
+    agent.save(tmp_path)
     with torch.no_grad():
         agent.actor_local.fc2.bias[0] = float("nan")
-    agent.save(tmp_path)
+    torch.save(agent.actor_local.state_dict(), tmp_path / ACTOR_FILE)  # Agent.save refuses
     with pytest.raises(CheckpointError, match=r"fc2\.bias contains NaN"):
         make_agent().load(tmp_path)
 
@@ -402,16 +404,52 @@ def test_step_rejects_bad_transitions():
 
 
 @pytest.mark.parametrize(
-    "overrides",
+    "overrides, message",
     [
-        {"batch_size": 0},
-        {"tau": 0.0},
-        {"noise_decay_per": "episodes"},
-        {"actor_hidden": (256,)},
-        {"critic_grad_clip": -1.0},
-        {"n_step": 1.5},
+        ({"batch_size": 0}, "batch_size must be an int >= 1, got 0"),
+        ({"tau": 0.0}, r"tau must be a number in \(0, 1\], got 0.0"),
+        ({"noise_decay_per": "episodes"}, "noise_decay_per must be"),
+        ({"actor_hidden": (256,)}, "actor_hidden must be two ints >= 1"),
+        ({"critic_grad_clip": -1.0}, "critic_grad_clip must be None or a finite number > 0"),
+        ({"n_step": 1.5}, "n_step must be an int >= 1"),
+        # issue 11, case 6: each once gave Python internals or an agent that never learns
+        ({"buffer_size": 100, "batch_size": 256}, r"buffer_size must be >= batch_size \(256\)"),
+        ({"gamma": "abc"}, r"gamma must be a number in \[0, 1\], got 'abc'"),
+        ({"lr_actor": float("inf")}, "lr_actor must be a finite number > 0, got inf"),
+        ({"actor_hidden": 64}, "actor_hidden must be two ints >= 1, e.g. 256,128, got 64"),
+        ({"twin_critics": 1}, "twin_critics must be true or false"),
     ],
 )
-def test_config_rejects_bad_values(overrides):
-    with pytest.raises(ValueError, match=next(iter(overrides))):
+def test_config_rejects_bad_values_naming_field_and_range(overrides, message):
+    with pytest.raises(ValueError, match=message):
         DDPGConfig(**overrides)
+
+
+def test_buffer_smaller_than_one_step_of_all_arms_is_refused():
+    with pytest.raises(ValueError, match=r"buffer_size must be >= the number of arms \(20\)"):
+        Agent(33, 4, 20, DDPGConfig(buffer_size=10, batch_size=4), device="cpu")
+
+
+def test_a_diverged_network_neither_acts_nor_saves(tmp_path):
+    """Issue 11, case 3: NaN weights were saved over the checkpoint, NaN actions sent on."""
+    agent = make_agent()
+    agent.save(tmp_path)
+    before = (tmp_path / ACTOR_FILE).read_bytes()
+    with torch.no_grad():
+        agent.actor_local.fc1.weight[0, 0] = float("nan")
+    with pytest.raises(DivergedError, match="actions are NaN"):
+        agent.act(np.zeros((N, S)))
+    with pytest.raises(DivergedError, match="fc1.weight of checkpoint_actor.pth is NaN"):
+        agent.save(tmp_path)
+    with pytest.raises(DivergedError):
+        agent.save(tmp_path / "new")
+    assert (tmp_path / ACTOR_FILE).read_bytes() == before and not (tmp_path / "new").exists()
+
+
+def test_save_removes_temporary_files_a_killed_save_left(tmp_path):
+    """Issue 11, case 7: every kill during a save left a hidden zero-byte .tmp file."""
+    stale = [tmp_path / f".{name}.k{i}.tmp" for name in (ACTOR_FILE, CRITIC_FILE) for i in (1, 2)]
+    for path in stale:
+        path.touch()
+    make_agent().save(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [ACTOR_FILE, CRITIC_FILE]
