@@ -38,7 +38,8 @@ class EpisodicEnv(Protocol):
 
 
 class UnityEnv:
-    """``EpisodicEnv`` over a ``unityagents.UnityEnvironment`` (its first brain).
+    """``EpisodicEnv`` over a ``unityagents.UnityEnvironment`` (its first brain); pass the one
+    of ``unity_session``, which keeps the session in step after a Ctrl-C and raises clear errors.
 
     The genuine client reports ``local_done`` and ``max_reached`` (the time limit) and sends
     the next episode's reset state with them, never the final state: so ``truncated`` is
@@ -77,7 +78,8 @@ def open_env(
 ) -> Iterator[EpisodicEnv]:
     """The 20-arm Reacher as an ``EpisodicEnv``: in-process (``"sim"``) or ``"unity"``.
 
-    ``"unity"`` starts ``Reacher_Linux/Reacher.x86_64`` through the genuine client on port
+    ``"unity"`` starts ``Reacher_Linux/Reacher.x86_64`` through the genuine client (wrapped by
+    ``unity_session``: clear errors instead of a desynchronised or hung session) on port
     5005 + ``worker_id`` and closes it on the way out: without ``close()`` the interpreter
     hangs at exit (docs/protocol.md, pitfall 5).
     """
@@ -86,7 +88,7 @@ def open_env(
         return
     if kind != "unity":
         raise ValueError(f"unknown environment {kind!r}: 'sim' or 'unity'")
-    from unityagents import UnityEnvironment  # only on this path: it is slow and noisy
+    from unity_session import UnityEnvironment  # only on this path: it is slow and noisy
 
     unity = UnityEnvironment(
         file_name=str(UNITY_EXECUTABLE), no_graphics=True, seed=seed, worker_id=worker_id

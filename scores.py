@@ -92,11 +92,13 @@ class ScoresLog:
     """``scores.csv`` of a run in progress: one row per episode, flushed at once, so that an
     interrupted run keeps every finished episode's scores."""
 
-    def __init__(self, path: str | Path, num_agents: int) -> None:
+    def __init__(self, path: str | Path, num_agents: int, append: bool = False) -> None:
+        """``append``: continue the file of a resumed run (its rows are the result's first)."""
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._file = open(path, "w", newline="")  # noqa: SIM115 (closed by close())
+        self._file = open(path, "a" if append else "w", newline="")  # noqa: SIM115 (close())
         self._writer = csv.writer(self._file)
-        self._writer.writerow(_header(num_agents))
+        if not append:
+            self._writer.writerow(_header(num_agents))
 
     def append(self, result: TrainResult, elapsed_seconds: float) -> None:
         """Write the row of ``result``'s last episode; ``elapsed_seconds`` since the start."""

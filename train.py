@@ -21,6 +21,8 @@ import ast
 import dataclasses
 import itertools
 import json
+import signal
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -29,9 +31,9 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ddpg_agent import Agent, DDPGConfig
+from ddpg_agent import ACTOR_FILE, Agent, DDPGConfig
 from environments import EpisodicEnv, open_env
-from scores import SOLVE_SCORE, WINDOW, ScoresLog, TrainResult
+from scores import SOLVE_SCORE, WINDOW, ScoresLog, TrainResult, read_scores
 
 
 def run_episode(
@@ -89,6 +91,7 @@ def train(
     print_every: int = 0,
     stop_when_solved: bool = False,
     on_episode_end: Callable[[TrainResult], bool | None] | None = None,
+    history: TrainResult | None = None,
 ) -> TrainResult:
     """Train for ``n_episodes`` (each at most ``max_steps`` env steps if given).
 
@@ -101,12 +104,16 @@ def train(
     ``stop_when_solved`` ends the run at the window end, as the course notebook does.
     ``on_episode_end(result_so_far)`` may return True to stop. Ctrl-C stops cleanly:
     the result so far comes back with ``interrupted=True`` (a partial episode is dropped).
-    To resume, ``agent.load(directory)`` before calling this. The torch thread count is
-    the caller's choice (the CLI sets 1).
+    To resume, ``agent.load(directory)`` before calling this; to continue the same run,
+    also pass its ``history`` (e.g. ``read_scores``): the episodes count on from it, the window
+    means include it, ``log_path`` is appended to, and ``best`` is replaced only by a better
+    window than any in the history. The torch thread count is the caller's choice (the CLI
+    sets 1). A diverged agent raises ``DivergedError`` and saves nothing.
     """
     checkpoint_dir = Path(checkpoint_dir)
-    scores: list[np.ndarray] = []
-    seconds: list[float] = []
+    scores: list[np.ndarray] = [] if history is None else list(history.scores)
+    seconds: list[float] = [] if history is None else list(history.episode_seconds)
+    done_before = len(scores)
 
     def result(interrupted: bool = False) -> TrainResult:
         return TrainResult(
@@ -117,31 +124,36 @@ def train(
             interrupted,
         )
 
-    log = ScoresLog(log_path, env.num_agents) if log_path else None
+    def window_rank(episode: int, mean: float) -> tuple[bool, float]:
+        return episode >= window, mean  # a full window beats any running mean
+
+    log = ScoresLog(log_path, env.num_agents, append=bool(done_before)) if log_path else None
     bar = tqdm(total=n_episodes, disable=not progress, unit="episode")
-    best: tuple[bool, float] | None = None  # (full window?, mean) of the best checkpoint
-    start = time.perf_counter()
+    # The rank of the checkpoint in best/: the history's best window, if there is a history.
+    best = max(map(window_rank, itertools.count(1), result().window_means), default=None)
+    start = time.perf_counter() - sum(seconds)
+    last = done_before + n_episodes
     interrupted = False
     try:
-        for episode in range(1, n_episodes + 1):
+        for episode in range(done_before + 1, last + 1):
             t0 = time.perf_counter()
             scores.append(run_episode(env, agent, max_steps))
             seconds.append(time.perf_counter() - t0)
             current = result()
             if log:
                 log.append(current, time.perf_counter() - start)
-            candidate = (episode >= window, float(current.window_means[-1]))
-            if best is None or candidate > best:  # a full window beats any running mean
+            candidate = window_rank(episode, float(current.window_means[-1]))
+            if best is None or candidate > best:
                 best = candidate
                 agent.save(checkpoint_dir / "best")
             bar.update()
             bar.set_postfix(score=f"{current.episode_means[-1]:.2f}", window=f"{candidate[1]:.2f}")
             solved = stop_when_solved and current.solved_episode is not None
             stop = solved or (on_episode_end is not None and on_episode_end(current))
-            if print_every and (episode % print_every == 0 or stop or episode == n_episodes):
+            if print_every and (episode % print_every == 0 or stop or episode == last):
                 tqdm.write(progress_line(current))
             if stop:
-                bar.total = episode  # a deliberate stop completes the bar (Jupyter: not red)
+                bar.total = episode - done_before  # a deliberate stop completes the bar
                 break
     except KeyboardInterrupt:
         interrupted = True
@@ -201,20 +213,66 @@ def config_help() -> str:
     return "\n".join(lines)
 
 
+def _at_least(low: int) -> Callable[[str], int]:
+    """An argparse type: an int >= ``low``, else argparse's one-line error naming the option."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < low:
+            raise argparse.ArgumentTypeError(f"must be an int >= {low}, got {text!r}")
+        return value
+
+    return parse
+
+
+RUN_FILES = ("scores.csv", "config.json", ACTOR_FILE)  # any of them: the directory holds a run
+
+
+def _prepare_out(out: Path, resume: Path | None, overwrite: bool) -> TrainResult | None:
+    """Make ``out`` ready; return the history of the run to continue there, if any.
+
+    A directory that holds a run is continued (``--resume`` names it too), replaced
+    (``--overwrite``), or refused: a run is never lost to a mistyped command.
+    """
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"--out {out} exists and is not a directory")
+    in_place = resume is not None and out.exists() and resume.resolve() == out.resolve()
+    if not in_place and not overwrite and any((out / name).exists() for name in RUN_FILES):
+        raise FileExistsError(
+            f"--out {out} already holds a run: pass --resume {out} to continue it, "
+            "--overwrite to replace it, or another --out"
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    log = out / "scores.csv"
+    if not in_place or not log.is_file() or len(log.read_text().splitlines()) < 2:
+        return None
+    return read_scores(log)
+
+
 def main(argv: list[str] | None = None) -> TrainResult:
+    """The command line; raises on errors (``cli`` turns them into one line and a status)."""
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
         epilog=config_help(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--env", choices=("sim", "unity"), default="sim")
-    parser.add_argument("--episodes", type=int, default=200)
+    parser.add_argument("--episodes", type=_at_least(0), default=200)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("runs/latest"))
-    parser.add_argument("--max-steps", type=int, default=None, help="truncate episodes")
-    parser.add_argument("--resume", type=Path, default=None, help="checkpoint dir to start from")
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
-    parser.add_argument("--worker-id", type=int, default=0, help="unity: port 5005 + this")
+    parser.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
+    parser.add_argument("--max-steps", type=_at_least(1), default=None, help="truncate episodes")
+    parser.add_argument(
+        "--resume",
+        type=Path,
+        default=None,
+        help="checkpoint dir to start from (= --out: continue that run)",
+    )
+    parser.add_argument("--threads", type=_at_least(1), default=1, help="torch CPU threads")
+    parser.add_argument("--worker-id", type=_at_least(0), default=0, help="unity: port 5005 + this")
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("--stop-when-solved", action="store_true", help="end at the window end")
     parser.add_argument(
@@ -229,17 +287,22 @@ def main(argv: list[str] | None = None) -> TrainResult:
         config = DDPGConfig(**parse_overrides(args.set))
     except (TypeError, ValueError) as e:
         parser.error(str(e))
+    if args.resume is not None and not args.resume.is_dir():
+        raise FileNotFoundError(f"--resume {args.resume}: no such checkpoint directory")
+    history = _prepare_out(args.out, args.resume, args.overwrite)
     torch.set_num_threads(args.threads)
-    args.out.mkdir(parents=True, exist_ok=True)
-    run_info = {"env": args.env, "seed": args.seed, "max_steps": args.max_steps}
-    (args.out / "config.json").write_text(
-        json.dumps({**run_info, "config": dataclasses.asdict(config)}, indent=2) + "\n"
-    )
 
     with open_env(args.env, args.seed, args.worker_id) as env:
         agent = Agent(env.state_size, env.action_size, env.num_agents, config, seed=args.seed)
         if args.resume is not None:
             agent.load(args.resume)
+        if history is not None and history.scores.shape[1] != env.num_agents:
+            raise ValueError(f"{args.out / 'scores.csv'} is not a run of {env.num_agents} arms")
+        # Written only now that every check has passed, so a refused command changes nothing.
+        run_info = {"env": args.env, "seed": args.seed, "max_steps": args.max_steps}
+        (args.out / "config.json").write_text(
+            json.dumps({**run_info, "config": dataclasses.asdict(config)}, indent=2) + "\n"
+        )
         result = train(
             env,
             agent,
@@ -249,10 +312,33 @@ def main(argv: list[str] | None = None) -> TrainResult:
             log_path=args.out / "scores.csv",
             progress=not args.no_progress,
             stop_when_solved=args.stop_when_solved,
+            history=history,
         )
     print(_summary(result))
     return result
 
 
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # `kill`, a batch system's time limit: stop as Ctrl-C does
+
+
+def cli(argv: list[str] | None = None) -> int:
+    """``main`` as a command: its exit status, and one line on stderr for an error.
+
+    0: done; 1: an error (bad --out or --resume, a diverged agent, a dead simulator, ...);
+    130: interrupted by Ctrl-C or SIGTERM, after saving what the run had.
+    """
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    try:
+        result = main(argv)
+    except KeyboardInterrupt:  # before training started: nothing to save
+        print("train.py: interrupted", file=sys.stderr)
+        return 130
+    except (OSError, ValueError, RuntimeError) as error:  # unity_session's errors included
+        print(f"train.py: error: {error}", file=sys.stderr)
+        return 1
+    return 130 if result.interrupted else 0
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(cli())

@@ -33,8 +33,11 @@ POLL_S = 0.25  # how often a waiting call checks that the simulator is still ali
 STATUS_OK = 200
 
 
-class SessionError(UnityEnvironmentException):
-    """This process cannot talk to the simulator as asked; the message says what to do."""
+class SessionError(UnityEnvironmentException, RuntimeError):
+    """This process cannot talk to the simulator as asked; the message says what to do.
+
+    Also a RuntimeError, so that callers that report runtime errors (train.py) report it.
+    """
 
 
 class SimulatorError(SessionError):

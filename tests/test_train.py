@@ -2,8 +2,11 @@
 
 import csv
 import io
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -15,8 +18,8 @@ from tqdm.std import tqdm as tqdm_std
 from ddpg_agent import ACTOR_FILE, CRITIC_FILE, Agent, DDPGConfig
 from environments import UnityEnv
 from reacher.sim import ReacherSim, StepResult
-from scores import read_scores
-from train import evaluate, main, parse_overrides, train
+from scores import TrainResult, read_scores, write_scores
+from train import cli, evaluate, main, parse_overrides, train
 
 REPO = Path(__file__).resolve().parents[1]
 # 1-step returns: these tests count stored transitions and check their successor states.
@@ -28,6 +31,7 @@ FAST = {
     "n_step": 1,
 }
 UNITY_WORKER_ID = 73  # unusual, to avoid other tests' ports (docs/protocol.md, pitfall 7)
+UNITY_DEATH_WORKER_ID = 74
 
 
 class FakeEnv:
@@ -295,6 +299,126 @@ def test_cli_rejects_unknown_settings(in_tmp, capsys):
     with pytest.raises(SystemExit):
         main(["--episodes", "1", "--out", "x", "--set", "learning_rate=1"])
     assert "bad setting" in capsys.readouterr().err
+
+
+# ----- issue 11: nothing lost, nothing silent -------------------------------------------------
+FAST_CLI = ["--env", "sim", "--max-steps", "20", "--no-progress", "--set"]
+FAST_CLI += [f"{k}={v}" for k, v in FAST.items()]
+
+
+def test_resuming_in_place_appends_and_best_only_improves(tmp_path):
+    """Case 4: the history was dropped and best/ replaced by a worse network."""
+    env = FakeEnv(length=4)  # every episode scores [0, 2, 4]: mean 2
+    history = TrainResult(np.array([[5.0, 5.0, 5.0]] * 2), np.array([1.0, 1.0]))
+    write_scores(tmp_path / "scores.csv", history)
+    result = train(
+        env,
+        fake_agent(env),
+        3,
+        checkpoint_dir=tmp_path,
+        log_path=tmp_path / "scores.csv",
+        progress=False,
+        history=history,
+    )
+    assert len(result.scores) == 5 and result.window_means[-1] == pytest.approx(16 / 5)
+    assert [r["episode"] for r in read_csv(tmp_path / "scores.csv")] == ["1", "2", "3", "4", "5"]
+    np.testing.assert_array_equal(read_scores(tmp_path / "scores.csv").scores, result.scores)
+    assert not (tmp_path / "best").exists()  # mean 2 never beat the history's window of 5
+
+
+def test_cli_never_clobbers_a_run_and_continues_it_in_place(in_tmp):
+    """Case 4: --episodes 0 on a run's directory replaced its checkpoint and its scores."""
+    main(["--episodes", "2", "--out", "run", *FAST_CLI])
+    files = {p: p.read_bytes() for p in sorted((in_tmp / "run").rglob("*")) if p.is_file()}
+    with pytest.raises(FileExistsError, match="already holds a run"):
+        main(["--episodes", "0", "--out", "run", "--set", "gamma=0.5"])
+    assert files == {p: p.read_bytes() for p in files}  # config.json included
+    main(["--episodes", "1", "--out", "run", "--resume", "run", *FAST_CLI])
+    assert len(read_scores(in_tmp / "run" / "scores.csv").scores) == 3
+    main(["--episodes", "1", "--out", "run", "--overwrite", *FAST_CLI])
+    assert len(read_scores(in_tmp / "run" / "scores.csv").scores) == 1
+
+
+@pytest.mark.parametrize(
+    "arguments, status, message",
+    [
+        (["--out", "a_file"], 1, "--out a_file exists and is not a directory"),
+        (["--resume", "nowhere"], 1, "--resume nowhere: no such checkpoint directory"),
+        (["--threads", "0"], 2, "argument --threads: must be an int >= 1, got '0'"),
+        (["--max-steps", "0"], 2, "argument --max-steps: must be an int >= 1, got '0'"),
+        (["--set", "gamma=abc"], 2, r"gamma must be a number in [0, 1], got 'abc'"),
+    ],
+)
+def test_cli_errors_are_one_line_and_a_failure_status(in_tmp, capsys, arguments, status, message):
+    """Cases 6 and 7: raw tracebacks, Python internals, or --max-steps 0 running full episodes."""
+    (in_tmp / "a_file").touch()
+    try:
+        code = cli(["--episodes", "1", "--out", "out", *FAST_CLI, *arguments])
+    except SystemExit as exit:  # argparse's usage line and one error line
+        code = exit.code
+    assert code == status
+    assert capsys.readouterr().err.strip().splitlines()[-1].endswith(message)
+    assert not (in_tmp / "out" / "config.json").exists()
+
+
+def test_a_diverged_run_fails_and_saves_no_checkpoint(in_tmp, capsys):
+    """Case 3: NaN networks were saved and the run exited 0."""
+    settings = ["lr_actor=1e30", "lr_critic=1e30"]
+    assert cli(["--episodes", "2", "--max-steps", "60", "--out", "run", *FAST_CLI, *settings]) == 1
+    assert "training diverged" in capsys.readouterr().err
+    assert not list((in_tmp / "run").rglob("*.pth"))
+
+
+def train_command(*arguments: str) -> list[str]:
+    return [sys.executable, str(REPO / "train.py"), "--no-progress", *arguments]
+
+
+def wait_for_episodes(log: Path, process: subprocess.Popen, episodes: int = 1) -> None:
+    deadline = time.monotonic() + 90
+    while not (log.is_file() and len(log.read_text().splitlines()) > episodes):
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.2)
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+def test_a_stopped_run_saves_and_exits_with_status_130(tmp_path, stop):
+    """Case 7: an interrupted run exited 0, and SIGTERM saved nothing."""
+    fast = [f"{k}={v}" for k, v in FAST.items()]
+    command = train_command("--episodes", "10000", "--max-steps", "20", "--out", str(tmp_path))
+    process = subprocess.Popen([*command, "--set", *fast], stdout=subprocess.PIPE, text=True)
+    try:
+        wait_for_episodes(tmp_path / "scores.csv", process)
+        process.send_signal(stop)
+        out, _ = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 130 and "(interrupted)" in out
+    assert (tmp_path / ACTOR_FILE).is_file() and (tmp_path / "best" / ACTOR_FILE).is_file()
+
+
+@pytest.mark.skipif(
+    not (REPO / "Reacher_Linux" / "Reacher.x86_64").exists(),
+    reason="Reacher_Linux/Reacher.x86_64 is not built yet",
+)
+@pytest.mark.timeout(120)
+def test_unity_training_reports_a_dead_simulator(tmp_path):
+    """Case 2: train.py --env unity waited forever for a killed simulator."""
+    fast = [f"{k}={v}" for k, v in FAST.items()]
+    command = train_command("--env", "unity", "--episodes", "10000", "--max-steps", "20")
+    command += ["--out", str(tmp_path), "--worker-id", str(UNITY_DEATH_WORKER_ID), "--set", *fast]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    try:
+        wait_for_episodes(tmp_path / "scores.csv", process)
+        children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+        (simulator,) = children  # the executable the client started
+        os.kill(int(simulator), signal.SIGKILL)
+        start = time.monotonic()
+        _, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 1 and time.monotonic() - start < 10
+    assert "killed by signal SIGKILL" in err.splitlines()[-1]
 
 
 # ----- the genuine unityagents client, in a child process ------------------------------------
