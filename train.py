@@ -13,7 +13,10 @@ From the command line (one torch thread by default; docs/performance.md, learner
     python train.py --env sim --episodes 3 --max-steps 100 --out /tmp/t --set batch_size=64 n_step=3
 
 ``--out`` receives ``scores.csv``, ``config.json``, the final checkpoint and ``best/``, the
-checkpoint of the best 100-episode window. ``python train.py --help`` lists every setting.
+checkpoint of the best 100-episode window. A directory that already holds a run is refused
+unless ``--resume`` names it too (the run continues there) or ``--overwrite`` is given.
+Exit status: 0 done, 1 an error (one line on stderr), 2 a bad option, 130 stopped by Ctrl-C or
+SIGTERM after saving. ``python train.py --help`` lists every setting.
 """
 
 import argparse
