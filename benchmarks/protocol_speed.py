@@ -1,7 +1,10 @@
 """20-agent steps/s through the genuine unityagents 0.4 client, and in-process for comparison.
 
 Usage, from the repository root:
-    python -m benchmarks.protocol_speed [--steps 1000] [--worker-id 61]
+    python -m benchmarks.protocol_speed [--steps 1000] [--worker-id 61] [--session]
+
+--session measures `unity_session.UnityEnvironment` instead, the wrapped client the notebook
+and train.py use (its courier thread costs a little per step).
 
 Most of a step through unityagents is the client's own pure-Python protobuf work and pipe
 hand-off (docs/performance.md, Through the protocol), so the client's and the simulator's CPU
@@ -14,8 +17,9 @@ import time
 from pathlib import Path
 
 import numpy as np
-from unityagents import UnityEnvironment
+import unityagents
 
+import unity_session
 from reacher.sim import ReacherSim
 
 REPO = Path(__file__).resolve().parents[1]
@@ -31,10 +35,10 @@ def random_actions(steps: int, seed: int = 0) -> np.ndarray:
     return np.clip(np.random.default_rng(seed).standard_normal((steps, 20, 4)), -1, 1)
 
 
-def unity_speed(steps: int, worker_id: int) -> tuple[float, float, float]:
-    """Steps/s through the genuine client, and client and simulator CPU ms per step."""
+def unity_speed(steps: int, worker_id: int, environment_class: type) -> tuple[float, float, float]:
+    """Steps/s through the client, and client and simulator CPU ms per step."""
     actions = random_actions(steps)
-    env = UnityEnvironment(
+    env = environment_class(
         file_name=str(REPO / "Reacher_Linux" / "Reacher.x86_64"),
         worker_id=worker_id,
         no_graphics=True,
@@ -69,9 +73,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--worker-id", type=int, default=61)
+    parser.add_argument("--session", action="store_true", help="unity_session's client")
     args = parser.parse_args()
+    client = unity_session if args.session else unityagents
     in_process = in_process_speed(args.steps)
-    unity, client_ms, sim_ms = unity_speed(args.steps, args.worker_id)
+    unity, client_ms, sim_ms = unity_speed(args.steps, args.worker_id, client.UnityEnvironment)
     print(f"in_process_steps_per_s: {in_process:.0f}")
     print(f"client_cpu_ms_per_step: {client_ms:.2f}")
     print(f"simulator_cpu_ms_per_step: {sim_ms:.2f}")
