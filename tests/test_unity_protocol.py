@@ -148,6 +148,17 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
+def unread_bytes_from(port: int) -> int:
+    """Bytes that arrived from `port` on local TCP sockets and are not read yet."""
+    total = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for row in Path(table).read_text().splitlines()[1:]:
+            fields = row.split()
+            if int(fields[2].rsplit(":", 1)[1], 16) == port:
+                total += int(fields[4].split(":")[1], 16)
+    return total
+
+
 def random_actions(rng: np.random.Generator) -> list:
     return np.clip(rng.standard_normal((20, 4)), -1, 1).astype(np.float32).tolist()
 
@@ -352,7 +363,9 @@ def test_session_answers_each_command_after_ctrl_c_during_step(clients):
         os.kill(simulator, signal.SIGSTOP)  # so the interrupt lands while the client waits
         try:
             env.send("step", actions=random_actions(rng))
-            time.sleep(0.5)
+            deadline = time.monotonic() + 10
+            while not unread_bytes_from(env.port) and time.monotonic() < deadline:
+                time.sleep(0.05)  # until the command has reached the stopped simulator
             os.kill(env.proc.pid, signal.SIGINT)
             assert env.read()["error"] == "KeyboardInterrupt"
         finally:
