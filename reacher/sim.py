@@ -102,7 +102,9 @@ class ReacherSim:
         # Per arm the hinges are (A_z, A_x, B_z, B_x); the world torques on A and B are
         # (x, y, 0) in MuJoCo's frame (Unity's X and Z axes).
         self._torques = np.zeros((n, 2, 3))
-        self._velocities = PhysxVelocityStep(m, d, n)
+        # The velocity update of each physics step; studies swap in variants (same interface:
+        # reset, apply, record), see studies/dynamics_fidelity.py.
+        self.velocity_step = PhysxVelocityStep(m, d, n)
         self._hand_ids = np.array([m.geom(f"hand{i}").id for i in range(n)])
         self._goal_geom_ids = np.array([m.geom(f"goal{i}").id for i in range(n)])
         self._roots = ROOTS[:n]
@@ -169,9 +171,9 @@ class ReacherSim:
             # Split step: PhysX's velocity update (torques, drag, clamp, joint solve), MuJoCo's
             # contacts and integration, then the new state's kinematics, so everything read
             # afterwards is current. Only the last physics step's sensors are read.
-            self._velocities.apply(self._torques)
+            self.velocity_step.apply(self._torques)
             mujoco.mj_step2(m, d)
-            self._velocities.record()
+            self.velocity_step.record()
             last = k == PHYSICS_STEPS_PER_DECISION - 1
             m.opt.disableflags = flags if last else flags | _SENSORS_BIT
             mujoco.mj_step1(m, d)
@@ -226,7 +228,7 @@ class ReacherSim:
         """Unity's AgentReset for every arm: arms hang at rest, new goal angle and speed (Reset)."""
         m, d = self.model, self.data
         mujoco.mj_resetData(m, d)  # all hinge angles 0 = hanging straight down, at rest
-        self._velocities.reset()
+        self.velocity_step.reset()
         goal_speed = np.float32(self.reset_parameters["goal_speed"])
         self._goal_size = np.float32(self.reset_parameters["goal_size"])
         m.geom_size[self._goal_geom_ids, 0] = 0.5 * self._goal_size

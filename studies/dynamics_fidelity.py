@@ -99,14 +99,13 @@ def make_sim(variant: str, seed: int, num_agents: int = 20) -> ReacherSim:
         reacher.sim.build_mjcf = joint_b_mjcf  # this worker process only
     sim = ReacherSim(num_agents=num_agents, seed=seed)
     m, d, n = sim.model, sim.data, num_agents
-    velocity_step = {
+    variants = {
         "exact": lambda: ExactDynamics(m, d, n),
-        "physx": lambda: sim._velocities,
-        "physx_joint_b": lambda: sim._velocities,
         "physx_no_clamp": lambda: PhysxVelocityStep(m, d, n, max_angular_speed=np.inf),
         "physx_pose_velocities": lambda: PoseVelocities(m, d, n),
-    }[variant]()
-    sim._velocities = velocity_step
+    }
+    if variant in variants:  # "physx" and "physx_joint_b" keep the shipped step
+        sim.velocity_step = variants[variant]()
     return sim
 
 
