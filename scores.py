@@ -50,6 +50,13 @@ class TrainResult:
         return int(hits[0]) + self.window if len(hits) else None
 
     @property
+    def first_episode_at_solve_score(self) -> int | None:
+        """The first episode whose own score (the arms' mean) reaches solve_score: how soon the
+        agent is good, where the window end also counts how long it stays good."""
+        hits = np.flatnonzero(self.episode_means >= self.solve_score)
+        return int(hits[0]) + 1 if len(hits) else None
+
+    @property
     def episodes_to_solve(self) -> int | None:
         """The course notebook's printout: window end minus the window ("episodes - 100")."""
         end = self.solved_episode

@@ -37,6 +37,7 @@ class SeedResult:
     seed: int
     episodes: int
     window_end: int | None  # first episode whose 100-episode window mean >= 30 (floor 100)
+    first_episode_ge_30: int | None  # first episode whose own 20-arm score >= 30
     episodes_minus_100: int | None  # the course notebook's printout convention
     seconds_to_solve: float | None  # training wall-clock up to and including window_end
     seconds_total: float
@@ -54,6 +55,7 @@ def seed_result(seed: int, directory: Path) -> SeedResult:
         seed=seed,
         episodes=len(result.scores),
         window_end=end,
+        first_episode_ge_30=result.first_episode_at_solve_score,
         episodes_minus_100=result.episodes_to_solve,
         seconds_to_solve=result.seconds_to_solve,
         seconds_total=float(result.episode_seconds.sum()),
@@ -82,18 +84,19 @@ def write_summary(out: Path, results: list[SeedResult], meta: dict) -> None:
         writer.writerows(dataclasses.asdict(r) for r in results)
     (out / "study.json").write_text(json.dumps(meta, indent=2) + "\n")
 
-    def fmt(x: float | int | None, spec: str = "") -> str:
-        return "not solved" if x is None else format(x, spec)
+    def fmt(x: float | int | None, spec: str = "", missing: str = "not solved") -> str:
+        return missing if x is None else format(x, spec)
 
     lines = [
-        "| seed | window end | episodes − 100 | minutes to solve | best 100-window | "
-        "greedy score (mean ± std) |",
-        "|---:|---:|---:|---:|---:|---:|",
+        "| seed | window end | first episode ≥ 30 | episodes − 100 | minutes to solve | "
+        "best 100-window | greedy score (mean ± std) |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         minutes = None if r.seconds_to_solve is None else r.seconds_to_solve / 60
         lines.append(
-            f"| {r.seed} | {fmt(r.window_end)} | {fmt(r.episodes_minus_100)} | "
+            f"| {r.seed} | {fmt(r.window_end)} | {fmt(r.first_episode_ge_30, missing='never')} | "
+            f"{fmt(r.episodes_minus_100)} | "
             f"{fmt(minutes, '.1f')} | {r.best_window_mean:.2f} | "
             f"{r.greedy_mean:.2f} ± {r.greedy_std:.2f} |"
         )
@@ -151,6 +154,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"median_minutes_to_solve: {np.median(minutes):.1f}")
     # An unsolved seed counts as worse than any solved one in the median.
     median = np.median([e if e is not None else np.inf for e in ends])
+    firsts = [r.first_episode_ge_30 for r in results]
+    print(f"median_first_episode_ge_30: {np.median([f or np.inf for f in firsts]):g}")
     print(f"median_window_end: {median:g}")
 
 

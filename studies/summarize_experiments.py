@@ -29,10 +29,62 @@ BASELINE_RECIPE = {
     "learn_every": 20,
     "learn_iterations": 10,
     "n_step": 1,
+    "ou_theta": 0.15,
+    "ou_sigma": 0.2,
     "noise_scale": 1.0,
     "noise_decay": 1.0,
+    "noise_min": 0.0,
+    "warmup_steps": 0,
+    "twin_critics": False,
+    "target_noise": 0.0,
+    "policy_delay": 1,
 }
 MILESTONES = (10, 20, 30, 40, 50)
+# The runs made before the simulator took PhysX's velocity step (docs/environment.md, "Dynamics
+# fidelity"), on MuJoCo's exact dynamics; every other run is on the PhysX step.
+EXACT_DYNAMICS_RUNS = frozenset(
+    [
+        "a1",
+        "a2",
+        "e1",
+        "e2",
+        "e3",
+        "e4",
+        "e5",
+        "g1",
+        "g2",
+        "n10",
+        "n20",
+        "u2",
+        "u8",
+        "fid_td3_exact_s0",
+    ]
+    + [f"decay098_seed{k}" for k in range(4)]
+)
+
+
+def ablation_row(label: str, runs: list[Path]) -> list[str]:
+    """One row of the Report's ablation table: ``label``, the number of seeds, then per seed
+    (joined by " / ") the score at episodes 10, 20 and 30, the first episode scoring >= 30 and
+    the window end; "> N" where a run of N episodes did not get there, "–" where it stopped
+    before the figure exists (an episode not reached, a window end before 100 episodes)."""
+    results = [read_scores(run / "scores.csv") for run in runs]
+
+    def per_seed(value) -> str:
+        return " / ".join(value(r) for r in results)
+
+    def score_at(k: int):
+        return lambda r: f"{r.episode_means[k - 1]:.1f}" if len(r.scores) >= k else "–"
+
+    def first(r) -> str:
+        return str(r.first_episode_at_solve_score or f"> {len(r.scores)}")
+
+    def window_end(r) -> str:
+        end = r.solved_episode
+        return str(end) if end else (f"> {len(r.scores)}" if len(r.scores) >= r.window else "–")
+
+    cells = [per_seed(score_at(k)) for k in (10, 20, 30)]
+    return [label, str(len(runs)), *cells, per_seed(first), per_seed(window_end)]
 
 
 def main() -> None:
@@ -41,25 +93,31 @@ def main() -> None:
         "",
         "One training run each on the in-process simulator: `train.py --env sim --seed S --set`",
         "with the changes listed (the `decay098_seed*` runs are the workers of an aborted",
-        "`studies.solve` study). Each `config.json` holds the full configuration. Scores are",
-        "the per-episode 20-arm mean; most runs were stopped once they had answered",
-        "their question.",
+        "`studies.solve` study; `course_prev_default` is the course notebook's run through",
+        "`unityagents` with the defaults before the `p_*` screens). Each `config.json` holds the",
+        "full configuration. Scores are the per-episode 20-arm mean; most runs were stopped once",
+        "they had answered their question. `dynamics`: the simulator's exact dynamics of the",
+        "early runs, or the PhysX velocity step of the later ones.",
         "",
-        "| run | changes from the baseline recipe | episodes | "
+        "| run | dynamics | changes from the baseline recipe | episodes | "
         + " | ".join(f"ep {k}" for k in MILESTONES)
-        + " | best |",
-        "|---|---|---:|" + "---:|" * (len(MILESTONES) + 1),
+        + " | first ≥ 30 | best |",
+        "|---|---|---|---:|" + "---:|" * (len(MILESTONES) + 2),
     ]
     for run in sorted(p.parent for p in EXPERIMENTS.rglob("scores.csv")):
         config = json.loads((run / "config.json").read_text())["config"]
-        means = read_scores(run / "scores.csv").episode_means
+        result = read_scores(run / "scores.csv")
+        means = result.episode_means
+        name = str(run.relative_to(EXPERIMENTS))
+        dynamics = "exact" if name in EXACT_DYNAMICS_RUNS else "PhysX"
+        first = result.first_episode_at_solve_score
         changes = ", ".join(
             f"{key}={config[key]}" for key, value in BASELINE_RECIPE.items() if config[key] != value
         )
         at = [f"{means[k - 1]:.2f}" if len(means) >= k else "–" for k in MILESTONES]
         lines.append(
-            f"| {run.relative_to(EXPERIMENTS)} | {changes or 'none'} | {len(means)} | "
-            f"{' | '.join(at)} | {max(means):.2f} |"
+            f"| {name} | {dynamics} | {changes or 'none'} | {len(means)} | "
+            f"{' | '.join(at)} | {first or '–'} | {max(means):.2f} |"
         )
     (EXPERIMENTS / "README.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -32,6 +32,11 @@ def test_solve_rule_has_a_floor_of_100_episodes():
     assert unsolved.solved_episode is None and unsolved.seconds_to_solve is None
 
 
+def test_first_episode_at_solve_score_is_the_first_episode_mean_at_30():
+    assert result_of([10.0, 29.9, 30.0, 12.0, 31.0]).first_episode_at_solve_score == 3
+    assert result_of([29.9] * 150).first_episode_at_solve_score is None
+
+
 def test_best_window_is_the_running_mean_until_a_window_is_full():
     assert result_of([3.0, 5.0, 1.0]).best_window == (2, 4.0)
     ramp = result_of([50.0] + [0.0] * 98 + [10.0] * 20)  # early luck beats no full window

@@ -1,0 +1,57 @@
+"""Training speed per episode: the default agent next to the previous default, in one run.
+
+Both agents train on their own in-process 20-arm simulator; their episodes alternate, so that
+machine noise (a shared CPU, a neighbour's job) hits both alike. The first episode of each is
+a warm-up and is not counted. An episode's cost is its CPU time on this thread (torch runs one
+thread): on a quiet machine that is its wall-clock time. The last line is the headline:
+``seconds_per_episode: N (xR of the previous default)``, R < 1 meaning faster.
+
+    python -m benchmarks.train_speed [--episodes 3] [--max-steps 1001]
+"""
+
+import argparse
+import statistics
+import time
+
+import torch
+
+from ddpg_agent import Agent, DDPGConfig
+from reacher.sim import ReacherSim
+from train import run_episode
+
+# The defaults before the solve-at-the-floor study (the Report's "What made it fast"): two
+# gradient updates per env step, gamma 0.99, OU noise without decay.
+PREVIOUS_DEFAULT = DDPGConfig(learn_iterations=2, gamma=0.99, noise_decay=1.0, noise_min=0.0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--episodes", type=int, default=3, help="timed episodes per agent")
+    parser.add_argument("--max-steps", type=int, default=None, help="truncate episodes")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+
+    agents = {"default": DDPGConfig(), "previous default": PREVIOUS_DEFAULT}
+    runs = {}
+    for name, config in agents.items():
+        env = ReacherSim(num_agents=20, seed=0)
+        runs[name] = (env, Agent(env.state_size, env.action_size, 20, config, seed=0))
+    seconds: dict[str, list[float]] = {name: [] for name in agents}
+    for episode in range(args.episodes + 1):
+        for name, (env, agent) in runs.items():
+            start = time.process_time()
+            run_episode(env, agent, args.max_steps)
+            if episode > 0:  # the first is a warm-up
+                seconds[name].append(time.process_time() - start)
+
+    print(f"torch {torch.__version__}, 1 thread, {args.episodes} timed episodes per agent")
+    medians = {name: statistics.median(s) for name, s in seconds.items()}
+    for name, values in seconds.items():
+        blocks = ", ".join(f"{s:.1f}" for s in values)
+        print(f"{name:>16}: {medians[name]:6.2f} s per episode (episodes {blocks})")
+    ratio = medians["default"] / medians["previous default"]
+    print(f"seconds_per_episode: {medians['default']:.2f} (x{ratio:.2f} of the previous default)")
+
+
+if __name__ == "__main__":
+    main()
