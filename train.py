@@ -143,12 +143,12 @@ def train(
             scores.append(run_episode(env, agent, max_steps))
             seconds.append(time.perf_counter() - t0)
             current = result()
-            if log:
-                log.append(current, time.perf_counter() - start)
             candidate = window_rank(episode, float(current.window_means[-1]))
             if best is None or candidate > best:
                 best = candidate
                 agent.save(checkpoint_dir / "best")
+            if log:  # after best/, so that an episode in the log has its checkpoint saved
+                log.append(current, time.perf_counter() - start)
             bar.update()
             bar.set_postfix(score=f"{current.episode_means[-1]:.2f}", window=f"{candidate[1]:.2f}")
             solved = stop_when_solved and current.solved_episode is not None
