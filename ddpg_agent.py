@@ -78,8 +78,9 @@ class DDPGConfig:
     are less disturbed once they follow their goals. (Without the floor, on the simulator's
     earlier exact dynamics, that decay left one seed of five unsolved after 250 episodes:
     ``results/experiments/decay098_seed*/``.) The extensions at the end are off (neutral) by
-    default, so the default agent is DDPG as the Report describes it. Each field's ``metadata["help"]`` says what it means and ``metadata["allowed"]`` which
-    values it takes; any other value is refused on creation, naming the field and the range.
+    default, so the default agent is DDPG as the Report describes it. Each field's
+    ``metadata["help"]`` says what it means and ``metadata["allowed"]`` which values it takes;
+    any other value is refused on creation, naming the field and the range.
     """
 
     # Networks

@@ -1,6 +1,7 @@
 """studies/sb3_peer.py: the 20 arms as Stable-Baselines3's vectorised environments.
 
-SB3 is not in the default install (README, "Benchmarks and studies"); without it these tests skip."""
+SB3 is not in the default install (README, "Benchmarks and studies"); without it these tests
+skip."""
 
 import numpy as np
 import pytest
