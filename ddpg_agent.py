@@ -52,6 +52,7 @@ POSITIVE: Rule = ("a finite number > 0", lambda v: _is_number(v) and v > 0)
 NON_NEGATIVE: Rule = ("a finite number >= 0", lambda v: _is_number(v) and v >= 0)
 UNIT: Rule = ("a number in [0, 1]", lambda v: _is_number(v) and 0 <= v <= 1)
 RATE: Rule = ("a number in (0, 1]", lambda v: _is_number(v) and 0 < v <= 1)
+OPTIONAL_POSITIVE: Rule = ("None or a finite number > 0", lambda v: v is None or POSITIVE[1](v))
 COUNT: Rule = ("an int >= 1", lambda v: _is_int(v) and v >= 1)
 FLAG: Rule = ("true or false", lambda v: isinstance(v, bool))
 WIDTHS: Rule = (
@@ -88,10 +89,19 @@ class DDPGConfig:
         (256, 128), "widths of the actor's two hidden layers", WIDTHS
     )
     critic_hidden: tuple[int, int] = _setting(
-        (128, 128), "widths of the critic's two hidden layers (the action joins the second)", WIDTHS
+        (128, 128), "widths of the critic's two hidden layers", WIDTHS
     )
     batch_norm: bool = _setting(
         True, "BatchNorm on the actor's input and hidden layers and on the critic's input", FLAG
+    )
+    output_init: float | None = _setting(
+        3e-3,
+        "bound of the uniform initialisation of both output layers; None: the hidden layers' "
+        "fan-in bound (PyTorch's default, as in TD3)",
+        OPTIONAL_POSITIVE,
+    )
+    critic_action_input: bool = _setting(
+        False, "the critic takes the action at its input, not at its second layer (TD3's)", FLAG
     )
     # Optimisation
     lr_actor: float = _setting(1e-3, "Adam learning rate of the actor", POSITIVE)
@@ -100,7 +110,7 @@ class DDPGConfig:
     critic_grad_clip: float | None = _setting(
         1.0,
         "max global gradient norm of the critic; None: no clipping",
-        ("None or a finite number > 0", lambda v: v is None or POSITIVE[1](v)),
+        OPTIONAL_POSITIVE,
     )
     batch_size: int = _setting(256, "transitions per gradient update", COUNT)
     buffer_size: int = _setting(
@@ -186,13 +196,22 @@ class Agent:
         self.device = torch.device(device)
 
         torch.manual_seed(seed)
-        self.actor_local = Actor(state_size, action_size, cfg.actor_hidden, cfg.batch_norm)
-        self.critic_local = Critic(state_size, action_size, cfg.critic_hidden, cfg.batch_norm)
-        self.critic2_local = (
-            Critic(state_size, action_size, cfg.critic_hidden, cfg.batch_norm)
-            if cfg.twin_critics
-            else None
+        self.actor_local = Actor(
+            state_size, action_size, cfg.actor_hidden, cfg.batch_norm, cfg.output_init
         )
+
+        def critic() -> Critic:
+            return Critic(
+                state_size,
+                action_size,
+                cfg.critic_hidden,
+                cfg.batch_norm,
+                cfg.output_init,
+                cfg.critic_action_input,
+            )
+
+        self.critic_local = critic()
+        self.critic2_local = critic() if cfg.twin_critics else None
         locals_ = [
             m for m in (self.actor_local, self.critic_local, self.critic2_local) if m is not None
         ]
@@ -628,7 +647,8 @@ def load_checked(module: nn.Module, path: Path, device: torch.device) -> None:
     if problems:
         raise CheckpointError(
             f"{path} does not fit the agent's {type(module).__name__} "
-            f"(check the hidden sizes and batch_norm of DDPGConfig): {'; '.join(problems)}"
+            "(check the hidden sizes, batch_norm and critic_action_input of DDPGConfig): "
+            + "; ".join(problems)
         )
     module.load_state_dict(state)
 

@@ -16,11 +16,14 @@ from scores import read_scores
 
 EXPERIMENTS = Path("results/experiments")
 # The baseline recipe: the hyper-parameters of the published student solution this project set
-# out from (README, Terms). Each experiment's changes from it are listed.
+# out from (README, Terms). Each experiment's changes from it are listed; a field its config.json
+# lacks (the run predates the field) had the recipe's value.
 BASELINE_RECIPE = {
     "actor_hidden": [256, 128],
     "critic_hidden": [128, 128],
     "batch_norm": True,
+    "output_init": 3e-3,
+    "critic_action_input": False,
     "lr_actor": 1e-3,
     "lr_critic": 1e-3,
     "batch_size": 256,
@@ -112,7 +115,9 @@ def main() -> None:
         dynamics = "exact" if name in EXACT_DYNAMICS_RUNS else "PhysX"
         first = result.first_episode_at_solve_score
         changes = ", ".join(
-            f"{key}={config[key]}" for key, value in BASELINE_RECIPE.items() if config[key] != value
+            f"{key}={config[key]}"
+            for key, value in BASELINE_RECIPE.items()
+            if config.get(key, value) != value
         )
         at = [f"{means[k - 1]:.2f}" if len(means) >= k else "–" for k in MILESTONES]
         lines.append(

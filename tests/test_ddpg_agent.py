@@ -304,6 +304,16 @@ def test_without_batch_norm_and_with_other_sizes_the_agent_still_learns():
     assert agent.updates > 0
 
 
+def test_output_init_and_critic_action_input_reach_every_critic():
+    agent = make_agent(output_init=None, critic_action_input=True, twin_critics=True)
+    for critic in (agent.critic_local, agent.critic2_local):
+        assert critic.fc1.in_features == S + A and critic.fc2.in_features == 128
+        assert critic.fc3.weight.abs().max() > 3e-3  # the fan-in bound, not the DDPG paper's
+    assert agent.actor_local.fc3.weight.abs().max() > 3e-3
+    random_steps(agent, 40)
+    assert agent.updates > 0
+
+
 # ----- checkpoints ---------------------------------------------------------------------------
 def test_save_load_round_trip_gives_identical_actions(tmp_path):
     agent = make_agent(seed=0, learn_every=2)
@@ -353,6 +363,9 @@ def test_mismatched_checkpoint_says_which_keys_and_shapes_differ(tmp_path):
         make_agent().load(tmp_path)
     make_agent(batch_norm=False).save(tmp_path)
     with pytest.raises(CheckpointError, match=r"missing keys \['bn0\.bias"):
+        make_agent().load(tmp_path)
+    make_agent(critic_action_input=True).save(tmp_path)
+    with pytest.raises(CheckpointError, match="critic_action_input"):
         make_agent().load(tmp_path)
 
 
@@ -418,6 +431,8 @@ def test_step_rejects_bad_transitions():
         ({"lr_actor": float("inf")}, "lr_actor must be a finite number > 0, got inf"),
         ({"actor_hidden": 64}, "actor_hidden must be two ints >= 1, e.g. 256,128, got 64"),
         ({"twin_critics": 1}, "twin_critics must be true or false"),
+        ({"output_init": 0.0}, "output_init must be None or a finite number > 0"),
+        ({"critic_action_input": "yes"}, "critic_action_input must be true or false"),
     ],
 )
 def test_config_rejects_bad_values_naming_field_and_range(overrides, message):

@@ -50,6 +50,28 @@ def test_final_layers_start_small(net):
     assert net.fc3.bias.abs().max() <= 3e-3
 
 
+def test_output_bound_none_gives_the_output_layers_the_fan_in_bound():
+    torch.manual_seed(0)
+    for net, fan_in in (
+        (Actor(33, 4, output_bound=None), 128),
+        (Critic(33, 4, output_bound=None), 128),
+    ):
+        bound = 1 / math.sqrt(fan_in)
+        assert 0.95 * bound < net.fc3.weight.abs().max() <= bound  # far above 3e-3
+
+
+def test_critic_can_take_the_action_at_its_input():
+    torch.manual_seed(0)
+    critic = Critic(33, 4, hidden=(48, 16), batch_norm=False, action_at_input=True)
+    assert critic.fc1.weight.shape == (48, 33 + 4)
+    assert critic.fc2.weight.shape == (16, 48)
+    states, actions = torch.randn(8, 33), torch.rand(8, 4) * 2 - 1
+    q = critic(states, actions)
+    assert q.shape == (8, 1)
+    # The action reaches Q through the first layer: changing it changes Q.
+    assert not torch.equal(q, critic(states, -actions))
+
+
 def test_hidden_sizes_and_batch_norm_are_configurable():
     actor = Actor(33, 4, hidden=(64, 32), batch_norm=False)
     critic = Critic(33, 4, hidden=(48, 16), batch_norm=False)
