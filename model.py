@@ -94,7 +94,9 @@ class Critic(nn.Module):
         """Return Q-values of shape (batch, 1)."""
         x = self.bn0(states)
         if self.action_at_input:
-            x = torch.relu(self.fc2(torch.relu(self.fc1(torch.cat((x, actions), dim=1)))))
-        else:
-            x = torch.relu(self.fc2(torch.cat((torch.relu(self.fc1(x)), actions), dim=1)))
+            x = torch.cat((x, actions), dim=1)
+        x = torch.relu(self.fc1(x))
+        if not self.action_at_input:
+            x = torch.cat((x, actions), dim=1)
+        x = torch.relu(self.fc2(x))
         return self.fc3(x)
