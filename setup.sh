@@ -16,5 +16,9 @@ fi
 # The genuine Udacity client; its declared dependencies cannot install on Python 3.11,
 # its real imports (numpy<2, protobuf 3.20.3, grpcio, Pillow) are pinned in requirements.txt.
 .venv/bin/python -m pip install --quiet --no-deps unityagents==0.4.0
-.venv/bin/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+# ipykernel stages the kernel spec in a temporary folder that it never removes: give it one of
+# ours and delete it.
+kernel_tmp=$(mktemp -d)
+TMPDIR=$kernel_tmp .venv/bin/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+rm -rf "$kernel_tmp"
 echo "set-up done: $(.venv/bin/python --version), venv at $(pwd)/.venv"

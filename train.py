@@ -234,25 +234,33 @@ def _at_least(low: int) -> Callable[[str], int]:
 RUN_FILES = ("scores.csv", "config.json", ACTOR_FILE)  # any of them: the directory holds a run
 
 
-def _prepare_out(out: Path, resume: Path | None, overwrite: bool) -> TrainResult | None:
-    """Make ``out`` ready; return the history of the run to continue there, if any.
+def _check_out(out: Path, resume: Path | None, overwrite: bool) -> TrainResult | None:
+    """Check that ``out`` can take the run; return the history of the run to continue there.
 
     A directory that holds a run is continued (``--resume`` names it too), replaced
-    (``--overwrite``), or refused: a run is never lost to a mistyped command.
+    (``--overwrite``), or refused: a run is never lost to a mistyped command. Nothing is
+    created here: ``main`` makes ``out`` only once every check has passed, so a refused
+    command leaves no directory behind.
     """
     if out.exists() and not out.is_dir():
         raise NotADirectoryError(f"--out {out} exists and is not a directory")
+    existing = next(p for p in (out.absolute(), *out.absolute().parents) if p.exists())
+    if not existing.is_dir():
+        raise NotADirectoryError(f"--out {out}: {existing} is not a directory")
     in_place = resume is not None and out.exists() and resume.resolve() == out.resolve()
     if not in_place and not overwrite and any((out / name).exists() for name in RUN_FILES):
         raise FileExistsError(
             f"--out {out} already holds a run: pass --resume {out} to continue it, "
             "--overwrite to replace it, or another --out"
         )
-    out.mkdir(parents=True, exist_ok=True)
     log = out / "scores.csv"
     if not in_place or not log.is_file() or len(log.read_text().splitlines()) < 2:
         return None
     return read_scores(log)
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """``--help`` shows every option's default and keeps the epilog's line breaks."""
 
 
 def main(argv: list[str] | None = None) -> TrainResult:
@@ -260,14 +268,29 @@ def main(argv: list[str] | None = None) -> TrainResult:
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
         epilog=config_help(),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_HelpFormatter,
     )
-    parser.add_argument("--env", choices=("sim", "unity"), default="sim")
-    parser.add_argument("--episodes", type=_at_least(0), default=200)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=Path("runs/latest"))
+    parser.add_argument(
+        "--env",
+        choices=("sim", "unity"),
+        default="sim",
+        help="sim: the in-process simulator; unity: Reacher_Linux/Reacher.x86_64 via unityagents",
+    )
+    parser.add_argument("--episodes", type=_at_least(0), default=200, help="episodes to train")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the environment and agent")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("runs/latest"),
+        help="directory for scores.csv, config.json and the checkpoints",
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
-    parser.add_argument("--max-steps", type=_at_least(1), default=None, help="truncate episodes")
+    parser.add_argument(
+        "--max-steps",
+        type=_at_least(1),
+        default=None,
+        help="end episodes after this many env steps; None: at the time limit (1001 steps)",
+    )
     parser.add_argument(
         "--resume",
         type=Path,
@@ -276,7 +299,7 @@ def main(argv: list[str] | None = None) -> TrainResult:
     )
     parser.add_argument("--threads", type=_at_least(1), default=1, help="torch CPU threads")
     parser.add_argument("--worker-id", type=_at_least(0), default=0, help="unity: port 5005 + this")
-    parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--no-progress", action="store_true", help="no live progress bar")
     parser.add_argument("--stop-when-solved", action="store_true", help="end at the window end")
     parser.add_argument(
         "--set",
@@ -292,7 +315,7 @@ def main(argv: list[str] | None = None) -> TrainResult:
         parser.error(str(e))
     if args.resume is not None and not args.resume.is_dir():
         raise FileNotFoundError(f"--resume {args.resume}: no such checkpoint directory")
-    history = _prepare_out(args.out, args.resume, args.overwrite)
+    history = _check_out(args.out, args.resume, args.overwrite)
     torch.set_num_threads(args.threads)
 
     with open_env(args.env, args.seed, args.worker_id) as env:
@@ -301,7 +324,9 @@ def main(argv: list[str] | None = None) -> TrainResult:
             agent.load(args.resume)
         if history is not None and history.scores.shape[1] != env.num_agents:
             raise ValueError(f"{args.out / 'scores.csv'} is not a run of {env.num_agents} arms")
-        # Written only now that every check has passed, so a refused command changes nothing.
+        # Created and written only now that every check has passed, so a refused command
+        # changes nothing and leaves no directory behind.
+        args.out.mkdir(parents=True, exist_ok=True)
         run_info = {"env": args.env, "seed": args.seed, "max_steps": args.max_steps}
         (args.out / "config.json").write_text(
             json.dumps({**run_info, "config": dataclasses.asdict(config)}, indent=2) + "\n"

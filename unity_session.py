@@ -1,6 +1,6 @@
 """The genuine `unityagents.UnityEnvironment`, made safe where this project calls it.
 
-The 2018 client (unchanged on disk) can lose work silently in four ways (issue 11):
+The 2018 client (unchanged on disk) can lose work silently in four ways:
 
 1. A Ctrl-C while it waits for the simulator's answer leaves that answer in its pipe, and every
    later `step()`/`reset()` returns the answer to the command before it.
@@ -15,9 +15,12 @@ an interrupted command's answer is collected and dropped before the next command
 answers its own command; a dead simulator raises `SimulatorDiedError` within a second; a refused
 command raises `SimulatorError` with the simulator's message; a second environment in the
 process is refused up front with `SessionError`. It overrides only the client's hooks
-(`get_communicator`, `_close`) and the communicator's `exchange`.
+(`get_communicator`, `_close`) and the communicator's `exchange`. One addition: without a
+`worker_id` argument it takes `$REACHER_WORKER_ID` (default 0), so a second notebook or a test
+run can use another port without editing the course's code.
 """
 
+import os
 import queue
 import signal
 import subprocess
@@ -29,6 +32,7 @@ from unityagents import UnityEnvironment as GenuineUnityEnvironment
 from unityagents.exception import UnityEnvironmentException
 from unityagents.rpc_communicator import RpcCommunicator
 
+WORKER_ID_VARIABLE = "REACHER_WORKER_ID"  # the default worker_id, if set
 POLL_S = 0.25  # how often a waiting call checks that the simulator is still alive
 STATUS_OK = 200
 
@@ -120,6 +124,22 @@ class _Communicator(RpcCommunicator):
             )
 
 
+def default_worker_id() -> int:
+    """``$REACHER_WORKER_ID`` if set, else 0 (port 5005), the genuine client's default.
+
+    Lets two notebooks, or a notebook and a test run, open environments side by side without
+    editing the course's ``UnityEnvironment(file_name=...)`` line.
+    """
+    text = os.environ.get(WORKER_ID_VARIABLE, "0")
+    try:
+        worker_id = int(text)
+    except ValueError:
+        worker_id = -1
+    if worker_id < 0:
+        raise SessionError(f"{WORKER_ID_VARIABLE} must be an int >= 0, got {text!r}")
+    return worker_id
+
+
 class UnityEnvironment(GenuineUnityEnvironment):
     """`unityagents.UnityEnvironment` with clear errors instead of silent failures (see above).
 
@@ -131,7 +151,11 @@ class UnityEnvironment(GenuineUnityEnvironment):
     _open_worker_id: ClassVar[int | None] = None  # the environment open in this process
     _closed_one: ClassVar[bool] = False  # one was opened and closed: its pipe is gone
 
-    def __init__(self, file_name: str | None = None, worker_id: int = 0, **kwargs) -> None:
+    def __init__(
+        self, file_name: str | None = None, worker_id: int | None = None, **kwargs
+    ) -> None:
+        if worker_id is None:  # the genuine default 0, unless the environment names another
+            worker_id = default_worker_id()
         if UnityEnvironment._open_worker_id is not None:
             raise SessionError(
                 f"an environment (worker_id {UnityEnvironment._open_worker_id}) is already open "

@@ -16,20 +16,30 @@ that policy on variants of our simulator, one change at a time (docs/environment
 - ``physx_joint_b``: the other assignment of the universal joint's axes (X fixed in the parent,
   Z in the child), whose Unity/PhysX actor order is unknown.
 
-Run: ``python -m studies.dynamics_fidelity [--episodes 20]``; writes
-``results/dynamics/random_policy.csv`` and prints one line per variant.
+Run: ``python -m studies.dynamics_fidelity [--episodes 20] [--variants ...] [--out DIR]``;
+writes ``<out>/random_policy.csv`` (``results/dynamics/``) and prints one line per variant.
+Each variant is one trial of ``studies.runner`` on Ray, in a worker process of its own: side by
+side, one per core, on this machine or on a cluster (``--address``). A trial writes its row to
+``<out>/variants/<variant>.json``, the table is assembled from those files, and Tune's state
+stays in ``<out>/.tune``: running the same command again resumes an interrupted study, and
+the same ``--out`` with other arguments is refused (delete ``<out>/.tune`` to start over).
 ``python -m studies.dynamics_fidelity --train exact -- --seed 0 --out runs/x --set ...`` trains
 with ``train.py``'s CLI on one variant instead (the learning comparisons in the docs).
 """
 
 import argparse
+import contextlib
 import csv
+import importlib
+import json
+import socket
 import time
-from multiprocessing import Pool
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import mujoco
 import numpy as np
+from ray import tune
 
 import environments
 import reacher.sim
@@ -37,8 +47,11 @@ import train
 from reacher.mjcf import build_mjcf
 from reacher.physx_step import PhysxVelocityStep
 from reacher.sim import ReacherSim
+from studies.runner import METRIC, Study, add_cluster_arguments, run_study
 
-OUT = Path("results/dynamics/random_policy.csv")
+OUT = Path("results/dynamics")
+TABLE = "random_policy.csv"
+STEPS_PER_EPISODE = 1001  # Unity's time limit, in decisions
 DRAG_FACTOR = 1.0 - 0.05 * 0.02
 MAX_SPEED = 7.0
 
@@ -94,10 +107,22 @@ def joint_b_mjcf(num_agents: int) -> str:
     return xml
 
 
+@contextlib.contextmanager
+def mjcf_builder(builder: Callable[[int], str]) -> Iterator[None]:
+    """``ReacherSim`` builds its model with ``builder`` inside this block, and with the
+    shipped ``build_mjcf`` again after it, whatever else later runs in the same process."""
+    shipped = reacher.sim.build_mjcf
+    reacher.sim.build_mjcf = builder
+    try:
+        yield
+    finally:
+        reacher.sim.build_mjcf = shipped
+
+
 def make_sim(variant: str, seed: int, num_agents: int = 20) -> ReacherSim:
-    if variant == "physx_joint_b":
-        reacher.sim.build_mjcf = joint_b_mjcf  # this worker process only
-    sim = ReacherSim(num_agents=num_agents, seed=seed)
+    builder = joint_b_mjcf if variant == "physx_joint_b" else reacher.sim.build_mjcf
+    with mjcf_builder(builder):
+        sim = ReacherSim(num_agents=num_agents, seed=seed)
     m, d, n = sim.model, sim.data, num_agents
     variants = {
         "exact": lambda: ExactDynamics(m, d, n),
@@ -116,7 +141,9 @@ def kinetic_energy_per_arm(sim: ReacherSim) -> float:
     return 0.5 * float(sim.data.qvel @ momentum) / sim.num_agents
 
 
-def constant_torque_energy(variant: str, episodes: int, seed: int = 0) -> float:
+def constant_torque_energy(
+    variant: str, episodes: int, seed: int = 0, steps: int = STEPS_PER_EPISODE
+) -> float:
     """Mean kinetic energy per arm when each arm holds one uniform random action an episode."""
     sim = make_sim(variant, seed)
     rng = np.random.default_rng(seed)
@@ -124,14 +151,21 @@ def constant_torque_energy(variant: str, episodes: int, seed: int = 0) -> float:
     energies = []
     for _ in range(episodes):
         actions = rng.uniform(-1, 1, (20, 4))
-        for _ in range(1001):
+        for _ in range(steps):
             sim.step(actions)
             energies.append(kinetic_energy_per_arm(sim))
     return float(np.mean(energies))
 
 
-def random_policy(variant: str, episodes: int, seed: int = 0) -> dict[str, float | str]:
-    """The course notebook's random policy for `episodes` episodes on one variant."""
+def random_policy(
+    variant: str,
+    episodes: int,
+    seed: int = 0,
+    steps: int = STEPS_PER_EPISODE,
+    on_episode_end: Callable[[list[float]], None] | None = None,
+) -> dict[str, float | str]:
+    """The course notebook's random policy for `episodes` episodes on one variant; `steps`
+    below 1001 truncates every episode (tests), `on_episode_end` gets the scores so far."""
     sim = make_sim(variant, seed)
     rng = np.random.default_rng(seed)
     sim.reset()
@@ -139,7 +173,7 @@ def random_policy(variant: str, episodes: int, seed: int = 0) -> dict[str, float
     start = time.perf_counter()
     for _ in range(episodes):
         total = np.zeros(20)
-        for _ in range(1001):
+        for _ in range(steps):
             obs, reward, _, truncated, _ = sim.step(np.clip(rng.standard_normal((20, 4)), -1, 1))
             total += reward
             if not truncated[0]:
@@ -149,6 +183,8 @@ def random_policy(variant: str, episodes: int, seed: int = 0) -> dict[str, float
                 lin_b.append(np.abs(obs[:, 23:26]).max())
                 energies.append(kinetic_energy_per_arm(sim))
         scores.append(total.mean())
+        if on_episode_end:
+            on_episode_end(scores)
     seconds = (time.perf_counter() - start) / episodes
     speeds = np.array(speeds)
     return {
@@ -162,7 +198,9 @@ def random_policy(variant: str, episodes: int, seed: int = 0) -> dict[str, float
         "max_abs_velocity_a": float(max(lin_a)),
         "max_abs_velocity_b": float(max(lin_b)),
         "kinetic_energy_random": float(np.mean(energies)),
-        "kinetic_energy_constant": constant_torque_energy(variant, max(1, episodes // 4), seed),
+        "kinetic_energy_constant": constant_torque_energy(
+            variant, max(1, episodes // 4), seed, steps
+        ),
         "seconds_per_episode": seconds,
         "scores": " ".join(f"{s:.3f}" for s in scores),
     }
@@ -171,11 +209,41 @@ def random_policy(variant: str, episodes: int, seed: int = 0) -> dict[str, float
 VARIANTS = ("exact", "physx", "physx_no_clamp", "physx_pose_velocities", "physx_joint_b")
 
 
+def variant_file(out: Path, variant: str) -> Path:
+    return out / "variants" / f"{variant}.json"
+
+
+def variant_trial(params: dict, study: Study) -> None:
+    """One trial of ``studies.runner``: the random policy on ``params["variant"]``, every
+    episode reported to Tune, the row written to ``variant_file``."""
+    variant, host = params["variant"], socket.gethostname()
+
+    def report(scores: list[float]) -> None:
+        score = float(scores[-1])
+        window = float(np.mean(scores))
+        tune.report(
+            {"run": variant, "host": host, "episode": len(scores), "score": score, METRIC: window}
+        )
+
+    steps = study.max_steps or STEPS_PER_EPISODE
+    row = random_policy(variant, study.episodes, steps=steps, on_episode_end=report)
+    path = variant_file(study.out, variant)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(row, indent=2) + "\n")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--episodes", type=int, default=20)
     parser.add_argument("--variants", nargs="*", default=list(VARIANTS), choices=VARIANTS)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--max-steps",
+        type=int,
+        default=STEPS_PER_EPISODE,
+        help="steps per episode (default: Unity's 1001; fewer for tests)",
+    )
+    parser.add_argument("--out", type=Path, default=OUT)
+    add_cluster_arguments(parser)
     parser.add_argument(
         "--train",
         choices=VARIANTS,
@@ -183,13 +251,29 @@ def main(argv: list[str] | None = None) -> None:
     )
     args, train_args = parser.parse_known_args(argv)
     if args.train:
+        shipped = environments.ReacherSim
         environments.ReacherSim = lambda num_agents, seed: make_sim(args.train, seed, num_agents)
-        train.main([a for a in train_args if a != "--"])
+        try:
+            train.main([a for a in train_args if a != "--"])
+        finally:
+            environments.ReacherSim = shipped
         return
-    with Pool(args.workers) as pool:
-        rows = pool.starmap(random_policy, [(v, args.episodes) for v in args.variants])
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    with OUT.open("w", newline="") as f:
+    out = args.out.resolve()  # the trials write here, wherever they run
+    study = Study(out=out, episodes=args.episodes, max_steps=args.max_steps)
+    command = {k: v for k, v in vars(args).items() if k not in ("address", "train")}
+    # By module name: run as ``python -m``, this file is ``__main__``, whose functions Ray
+    # would pickle by value instead of importing them from the shipped code.
+    trial = importlib.import_module("studies.dynamics_fidelity").variant_trial
+    run_study(
+        study,
+        {"variant": tune.grid_search(args.variants)},
+        total=len(args.variants),
+        command=command,
+        address=args.address,
+        trial=trial,
+    )
+    rows = [json.loads(variant_file(out, v).read_text()) for v in args.variants]
+    with (out / TABLE).open("w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)

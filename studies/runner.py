@@ -14,7 +14,8 @@ must be on storage every node shares (NFS), as Ray itself needs for its own stat
 Tune's state lives in ``<out>/.tune``: running the same command again resumes an interrupted
 study, rerunning only the trials that had not finished.
 
-Used by ``studies.solve`` (the multi-seed study) and ``studies.sweep`` (hyper-parameter sweeps).
+Used by ``studies.solve`` (the multi-seed study) and ``studies.sweep`` (hyper-parameter sweeps);
+``studies.dynamics_fidelity`` runs trials of its own (``run_study``'s ``trial``).
 """
 
 import argparse
@@ -226,11 +227,15 @@ def run_study(
     milestones: tuple[int, ...] = (),
     search_alg=None,
     num_samples: int = 1,
+    trial: Callable[[dict, Study], None] = tune_trial,
 ) -> int:
     """Run (or resume) the trials of ``space``: Tune's search space over ``seed`` and
     ``DDPGConfig`` fields, ``total`` trials in all. ``command`` (the CLI's arguments) is kept
     with Tune's state: resuming with other arguments would mix two studies, so it is refused.
-    Returns the number of CPUs Ray offered: the most trials that ran at a time."""
+    ``trial(params, study)`` runs one trial on one CPU (default: a training run); another must
+    write its own files and ``tune.report`` what ``Progress`` prints (run, host, episode,
+    score, window_mean). Returns the number of CPUs Ray offered: the most trials that ran at
+    a time."""
     state = study.out / ".tune"
     saved = state / "command.json"
     command = json.loads(json.dumps(command, default=str))  # as it reads back from the file
@@ -238,7 +243,7 @@ def run_study(
     if resume and json.loads(saved.read_text()) != command:
         raise SystemExit(f"{study.out} holds a study run with other arguments ({saved})")
     started = connect(address)
-    trainable = tune.with_resources(tune.with_parameters(tune_trial, study=study), {"cpu": 1})
+    trainable = tune.with_resources(tune.with_parameters(trial, study=study), {"cpu": 1})
     if resume:
         print(f"resuming the study in {state}: finished trials are kept", flush=True)
         tuner = tune.Tuner.restore(str(state), trainable, restart_errored=True)

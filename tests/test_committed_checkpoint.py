@@ -14,7 +14,6 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 ACTOR = REPO / "checkpoints" / "checkpoint_actor.pth"
 UNSEEN_SEED = 4242  # training used seeds 0-4
-UNITY_WORKER_ID = 61  # unusual, to avoid other tests' ports (docs/protocol.md, pitfall 7)
 
 
 def greedy_score(tmp_path: Path, *env_args: str) -> float:
@@ -33,8 +32,8 @@ def test_committed_actor_solves_an_episode_in_process(tmp_path):
     assert greedy_score(tmp_path, "--env", "sim") >= 30.0
 
 
-def test_committed_actor_solves_an_episode_through_unityagents(tmp_path):
-    score = greedy_score(tmp_path, "--env", "unity", "--worker-id", str(UNITY_WORKER_ID))
+def test_committed_actor_solves_an_episode_through_unityagents(tmp_path, free_worker_id):
+    score = greedy_score(tmp_path, "--env", "unity", "--worker-id", str(free_worker_id()))
     assert score >= 30.0
 
 

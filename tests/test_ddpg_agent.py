@@ -425,7 +425,7 @@ def test_step_rejects_bad_transitions():
         ({"actor_hidden": (256,)}, "actor_hidden must be two ints >= 1"),
         ({"critic_grad_clip": -1.0}, "critic_grad_clip must be None or a finite number > 0"),
         ({"n_step": 1.5}, "n_step must be an int >= 1"),
-        # issue 11, case 6: each once gave Python internals or an agent that never learns
+        # each once gave Python internals or an agent that never learns
         ({"buffer_size": 100, "batch_size": 256}, r"buffer_size must be >= batch_size \(256\)"),
         ({"gamma": "abc"}, r"gamma must be a number in \[0, 1\], got 'abc'"),
         ({"lr_actor": float("inf")}, "lr_actor must be a finite number > 0, got inf"),
@@ -446,7 +446,8 @@ def test_buffer_smaller_than_one_step_of_all_arms_is_refused():
 
 
 def test_a_diverged_network_neither_acts_nor_saves(tmp_path):
-    """Issue 11, case 3: NaN weights were saved over the checkpoint, NaN actions sent on."""
+    """NaN weights are never saved or used (they once replaced the checkpoint, NaN actions
+    were sent on)."""
     agent = make_agent()
     agent.save(tmp_path)
     before = (tmp_path / ACTOR_FILE).read_bytes()
@@ -462,7 +463,7 @@ def test_a_diverged_network_neither_acts_nor_saves(tmp_path):
 
 
 def test_save_removes_temporary_files_a_killed_save_left(tmp_path):
-    """Issue 11, case 7: every kill during a save left a hidden zero-byte .tmp file."""
+    """A save removes the hidden zero-byte .tmp files that killed saves left behind."""
     stale = [tmp_path / f".{name}.k{i}.tmp" for name in (ACTOR_FILE, CRITIC_FILE) for i in (1, 2)]
     for path in stale:
         path.touch()

@@ -48,5 +48,6 @@ def test_watch_section_runs_without_training(tmp_path, monkeypatch):
     assert "loaded checkpoints/checkpoint_actor.pth" in text
     assert "Total score (averaged over agents) this episode:" in text
     assert any("text/html" in o.get("data", {}) for o in outputs)  # the animation
+    assert "watch only: results/trained_arms.gif is not replaced" in text  # no GIF written
     # execute() has shut the kernel down: short mode left nothing in the temp directory.
     assert not list(tmp_path.glob("reacher-quick-*"))

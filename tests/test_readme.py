@@ -1,5 +1,6 @@
 """The README states the facts a course reviewer checks, and they agree with the code."""
 
+import json
 import re
 from pathlib import Path
 
@@ -9,7 +10,8 @@ from reacher import ACTION_SIZE, NUM_AGENTS, OBSERVATION_SIZE
 from reacher.sim import REWARD_PER_PHYSICS_STEP
 from scores import SOLVE_SCORE, WINDOW
 
-README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+REPO = Path(__file__).resolve().parents[1]
+README = (REPO / "README.md").read_text()
 
 
 def section(title: str) -> str:
@@ -38,3 +40,20 @@ def test_readme_states_the_solve_rule_as_the_code_applies_it():
     # "Window end" is defined, as the course printout's N + 100.
     assert "**Window end**" in terms and "N = window end − 100" in terms
     assert "**Baseline recipe**" in terms
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_quoted_figures_are_the_committed_ones():
+    """The README and docs/performance.md quote the committed benchmark and study files."""
+    learner = (REPO / "results" / "benchmarks" / "learner_speed.txt").read_text()
+    updates, naive = re.search(r"^updates_per_s: (\d+) \(x([\d.]+) naive", learner, re.M).groups()
+    readme, performance = one_line(README), one_line((REPO / "docs" / "performance.md").read_text())
+    assert f"the learner does {updates} updates/s per CPU-second" in readme
+    assert f"{naive}× a naive implementation" in readme
+    assert f"it measured {updates} updates/s, {naive}x the naive learner" in performance
+    study = json.loads((REPO / "results" / "solve" / "study.json").read_text())["study_seconds"]
+    assert f"the 5-seed study's {round(study / 60)} minutes" in readme  # "Cost", Ray's share
+    assert f"`study_seconds: {round(study)}` in `results/solve/study.json`" in readme

@@ -6,7 +6,8 @@ file (code, notebooks' cell sources, Markdown, shell, Makefile, TOML) and check
 - that no text refers to documents this project does not carry;
 - that every path into the repository (`docs/protocol.md#pitfalls`, `reacher/sim.py`,
   `python -m benchmarks.env_speed`, Markdown links) names a file that exists, and every
-  `#anchor` into a Markdown file names one of its headings.
+  `#anchor` into a Markdown file names one of its headings;
+- that no text cites a ticket by number: the text says what the code guarantees.
 """
 
 import json
@@ -34,6 +35,9 @@ PATH = re.compile(
     r"(?<![\w/.~-])((?:[\w.-]+/)*[\w.-]+\.(?:py|md|ipynb|sh|toml|txt|csv|json|pth|x86_64))"
     r"(#[\w-]+)?(?![\w/])"
 )
+# A ticket cited by its number; an outside thread is cited by its address instead.
+ISSUE_NUMBER = re.compile(r"\bissues? #?\d+", re.IGNORECASE)
+ISSUE_SCANNED = {".py", ".md", ".ipynb"}, {"Makefile", "setup.sh"}  # suffixes, names
 MODULE = re.compile(r"(?:python|PY\))\s+-m\s+([A-Za-z_][\w.]*)")
 MARKDOWN_LINK = re.compile(r"\]\(([^)\s]+)\)")
 
@@ -152,3 +156,22 @@ def test_the_checks_catch_what_they_look_for():
         "benchmarks.env_speed",
         "pytest",
     ]
+
+
+def test_no_issue_numbers_in_the_repository():
+    """Code, docs and notebooks (outputs included) say what holds, not which ticket asked."""
+    n = 11  # not written out, so that a plain grep for the pattern finds no file
+    assert ISSUE_NUMBER.search(f"(Issue {n}, case 5)") and ISSUE_NUMBER.search(f"issues #{n}")
+    assert not ISSUE_NUMBER.search(f"see github.com/o/r/issues/{n}; tissue {n}")
+    suffixes, names = ISSUE_SCANNED
+    found = [
+        f"{path.relative_to(REPO)}:{number}: {line.strip()[:120]}"
+        for path in tracked_files()
+        if (path.suffix in suffixes or path.name in names)
+        and path.relative_to(REPO).parts[0] != "results"
+        and path.is_file()
+        and path != Path(__file__).resolve()
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if ISSUE_NUMBER.search(line)
+    ]
+    assert not found, "issue numbers (say what the code guarantees instead):\n" + "\n".join(found)

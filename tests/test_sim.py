@@ -157,7 +157,7 @@ def test_reset_parameters_take_effect_and_stick():
         ({"goal_sise": 1.0}, "goal_sise"),
         ({"goal_speed": float("nan")}, r"goal_speed must be a number in \[-360, 360\]"),
         ({"goal_size": "big"}, r"goal_size must be a number in \(0, 40\]"),
-        # issue 11, case 6: a goal that can never be reached, a speed that overflows float32
+        # a goal that can never be reached, a speed that overflows float32
         ({"goal_size": 0.0, "goal_speed": 0.5}, r"goal_size .* got 0.0"),
         ({"goal_size": -2.0}, r"goal_size .* got -2.0"),
         ({"goal_speed": 1e39}, r"goal_speed .* got 1e\+39"),
@@ -178,7 +178,7 @@ def test_bad_reset_parameters_raise(config, message):
         (np.zeros(11), r"\(12,\)"),
         (np.full((3, 4), np.nan), "finite"),
         (np.full((3, 4), -np.inf), "finite"),
-        (np.full((3, 4), 1e39), "finite"),  # issue 11, case 7: infinity in float32, as sent
+        (np.full((3, 4), 1e39), "finite"),  # infinity in float32, as sent
         ([["a"] * 4] * 3, "numbers"),
     ],
 )

@@ -1,6 +1,9 @@
-"""studies/: the Ray study runner, through a tiny multi-seed study and a tiny Optuna sweep."""
+"""studies/: the Ray study runner, through a tiny multi-seed study, a tiny Optuna sweep and a
+tiny dynamics-fidelity study."""
 
+import csv
 import json
+import os
 import shutil
 import tempfile
 
@@ -8,8 +11,10 @@ import numpy as np
 import pytest
 import ray
 
+import reacher.mjcf
+import reacher.sim
 from scores import read_scores
-from studies import solve, sweep
+from studies import dynamics_fidelity, solve, sweep
 from studies.runner import MedianAtMilestones, connect, run_name
 
 TINY = ["--max-steps", "20"]  # 20-step episodes: the runner is under test, not learning
@@ -17,13 +22,20 @@ TINY = ["--max-steps", "20"]  # 20-step episodes: the runner is under test, not 
 
 @pytest.fixture(scope="module")
 def local_ray():
-    """A small local Ray instance: two CPUs, no dashboard, its files in a temporary folder."""
+    """A small local Ray instance: two CPUs, no dashboard, its files in a temporary folder
+    (Tune's lock files too: RAY_TMPDIR, else /tmp/_ray_lockfiles)."""
     temp = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # short: Ray's socket paths must be
+    previous = os.environ.get("RAY_TMPDIR")
+    os.environ["RAY_TMPDIR"] = temp
     try:
         connect(None, num_cpus=2, _temp_dir=temp, log_to_driver=False)
         yield
     finally:  # also when Ray failed to start
         ray.shutdown()
+        if previous is None:
+            del os.environ["RAY_TMPDIR"]
+        else:
+            os.environ["RAY_TMPDIR"] = previous
         shutil.rmtree(temp, ignore_errors=True)
 
 
@@ -84,3 +96,38 @@ def test_optuna_sweep_writes_runs_table_and_plot(local_ray, tmp_path, capsys):
     assert last.startswith("best: ") and last.split()[1] in runs and "window_mean" in last
     assert all(f"| {name} |" in (out / "summary.md").read_text() for name in runs)
     assert (out / "curves.png").exists()
+
+
+def test_dynamics_variants_leave_the_simulator_builder_alone():
+    swapped = dynamics_fidelity.make_sim("physx_joint_b", seed=0, num_agents=1)
+    assert [swapped.model.joint(i).name for i in range(2)] == ["A0_x", "A0_z"]
+    assert reacher.sim.build_mjcf is reacher.mjcf.build_mjcf  # restored for the next variant
+    shipped = dynamics_fidelity.make_sim("physx", seed=0, num_agents=1)
+    assert [shipped.model.joint(i).name for i in range(2)] == ["A0_z", "A0_x"]
+
+
+def test_dynamics_study_writes_one_row_per_variant(local_ray, tmp_path, capsys):
+    out = tmp_path / "dynamics"
+    variants = ["exact", "physx_joint_b"]  # the two kinds of swap: velocity step, model
+    args = ["--episodes", "2", "--max-steps", "20", "--out", str(out), "--variants", *variants]
+    dynamics_fidelity.main(args)
+    printed = capsys.readouterr().out
+    with open(out / "random_policy.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    committed = dynamics_fidelity.OUT / dynamics_fidelity.TABLE
+    with open(committed, newline="") as f:
+        assert list(rows[0]) == next(csv.reader(f))  # the committed table's columns
+    assert [r["variant"] for r in rows] == variants
+    for row in rows:
+        assert row["episodes"] == "2" and len(row["scores"].split()) == 2
+        assert float(row["min_score"]) <= float(row["mean_score"]) <= float(row["max_score"])
+        assert float(row["kinetic_energy_random"]) > 0
+        assert f"{row['variant']:>22}: random-policy score" in printed
+    assert float(rows[0]["max_angular_speed"]) <= 7.0 + 1e-4  # exact: clamped after the step
+    assert sorted(p.name for p in (out / "variants").iterdir()) == [f"{v}.json" for v in variants]
+    assert "physx_joint_b (on " in printed  # progress reported to Tune per episode
+    table = (out / "random_policy.csv").read_text()
+
+    dynamics_fidelity.main(args)  # again: both trials have finished, the table is rebuilt
+    assert "resuming the study" in capsys.readouterr().out
+    assert (out / "random_policy.csv").read_text() == table

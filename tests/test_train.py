@@ -3,6 +3,7 @@
 import csv
 import io
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -30,8 +31,6 @@ FAST = {
     "learn_iterations": 2,
     "n_step": 1,
 }
-UNITY_WORKER_ID = 73  # unusual, to avoid other tests' ports (docs/protocol.md, pitfall 7)
-UNITY_DEATH_WORKER_ID = 74
 
 
 class FakeEnv:
@@ -301,13 +300,13 @@ def test_cli_rejects_unknown_settings(in_tmp, capsys):
     assert "bad setting" in capsys.readouterr().err
 
 
-# ----- issue 11: nothing lost, nothing silent -------------------------------------------------
+# ----- nothing lost, nothing silent ----------------------------------------------------------
 FAST_CLI = ["--env", "sim", "--max-steps", "20", "--no-progress", "--set"]
 FAST_CLI += [f"{k}={v}" for k, v in FAST.items()]
 
 
 def test_resuming_in_place_appends_and_best_only_improves(tmp_path):
-    """Case 4: the history was dropped and best/ replaced by a worse network."""
+    """The history is kept and best/ only improves (once: history dropped, best/ worse)."""
     env = FakeEnv(length=4)  # every episode scores [0, 2, 4]: mean 2
     history = TrainResult(np.array([[5.0, 5.0, 5.0]] * 2), np.array([1.0, 1.0]))
     write_scores(tmp_path / "scores.csv", history)
@@ -327,7 +326,7 @@ def test_resuming_in_place_appends_and_best_only_improves(tmp_path):
 
 
 def test_cli_never_clobbers_a_run_and_continues_it_in_place(in_tmp):
-    """Case 4: --episodes 0 on a run's directory replaced its checkpoint and its scores."""
+    """A run is refused unless resumed or overwritten (--episodes 0 once replaced it)."""
     main(["--episodes", "2", "--out", "run", *FAST_CLI])
     files = {p: p.read_bytes() for p in sorted((in_tmp / "run").rglob("*")) if p.is_file()}
     with pytest.raises(FileExistsError, match="already holds a run"):
@@ -350,7 +349,8 @@ def test_cli_never_clobbers_a_run_and_continues_it_in_place(in_tmp):
     ],
 )
 def test_cli_errors_are_one_line_and_a_failure_status(in_tmp, capsys, arguments, status, message):
-    """Cases 6 and 7: raw tracebacks, Python internals, or --max-steps 0 running full episodes."""
+    """One line and a status, never raw tracebacks, Python internals or a full episode
+    for --max-steps 0 (each once happened)."""
     (in_tmp / "a_file").touch()
     try:
         code = cli(["--episodes", "1", "--out", "out", *FAST_CLI, *arguments])
@@ -361,8 +361,49 @@ def test_cli_errors_are_one_line_and_a_failure_status(in_tmp, capsys, arguments,
     assert not (in_tmp / "out" / "config.json").exists()
 
 
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        # refused once the environment is open: no checkpoint to resume from
+        (["--out", "new/deep/out", "--resume", "empty"], "checkpoint file empty/"),
+        (["--out", "a_file/out"], "a_file is not a directory"),
+    ],
+)
+def test_a_refused_command_leaves_no_new_directory(in_tmp, capsys, arguments, message):
+    """A refused command once left its --out behind, empty, with any missing parents."""
+    (in_tmp / "empty").mkdir()
+    (in_tmp / "a_file").touch()
+    before = sorted(in_tmp.rglob("*"))
+    assert cli(["--episodes", "1", *arguments, *FAST_CLI]) == 1
+    assert message in capsys.readouterr().err
+    assert sorted(in_tmp.rglob("*")) == before
+
+
+def test_a_refused_command_keeps_an_existing_out_directory(in_tmp):
+    (in_tmp / "empty").mkdir()
+    (in_tmp / "out").mkdir()
+    assert cli(["--episodes", "1", "--out", "out", "--resume", "empty", *FAST_CLI]) == 1
+    assert (in_tmp / "out").is_dir() and not list((in_tmp / "out").iterdir())
+
+
+def test_help_shows_every_default(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "100")
+    with pytest.raises(SystemExit) as exit:
+        main(["--help"])
+    assert exit.value.code == 0
+    text = capsys.readouterr().out
+    options, _, epilog = text.partition("options:")[2].partition("\n\nsettings for --set")
+    entries = re.split(r"\n  (?=-)", options.strip())  # one per option, wrapped lines joined
+    helps = {entry.split()[0].rstrip(","): " ".join(entry.split()) for entry in entries}
+    assert {"--env", "--episodes", "--seed", "--out", "--max-steps", "--resume"} <= set(helps)
+    for option, help_text in helps.items():
+        assert option == "-h" or "(default: " in help_text, help_text
+    assert "(default: runs/latest)" in helps["--out"] and "(default: 200)" in helps["--episodes"]
+    assert f"\n  gamma ({DDPGConfig().gamma!r}): " in epilog  # the settings, one per line
+
+
 def test_a_diverged_run_fails_and_saves_no_checkpoint(in_tmp, capsys):
-    """Case 3: NaN networks were saved and the run exited 0."""
+    """A diverged run exits 1 and saves nothing (NaN networks were once saved, status 0)."""
     settings = ["lr_actor=1e30", "lr_critic=1e30"]
     assert cli(["--episodes", "2", "--max-steps", "60", "--out", "run", *FAST_CLI, *settings]) == 1
     assert "training diverged" in capsys.readouterr().err
@@ -383,7 +424,7 @@ def wait_for_episodes(log: Path, process: subprocess.Popen, episodes: int = 1) -
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
 def test_a_stopped_run_saves_and_exits_with_status_130(tmp_path, stop):
-    """Case 7: an interrupted run exited 0, and SIGTERM saved nothing."""
+    """Ctrl-C and SIGTERM save and exit 130 (once: status 0, and SIGTERM saved nothing)."""
     fast = [f"{k}={v}" for k, v in FAST.items()]
     command = train_command("--episodes", "10000", "--max-steps", "20", "--out", str(tmp_path))
     process = subprocess.Popen([*command, "--set", *fast], stdout=subprocess.PIPE, text=True)
@@ -402,11 +443,12 @@ def test_a_stopped_run_saves_and_exits_with_status_130(tmp_path, stop):
     reason="Reacher_Linux/Reacher.x86_64 is not built yet",
 )
 @pytest.mark.timeout(120)
-def test_unity_training_reports_a_dead_simulator(tmp_path):
-    """Case 2: train.py --env unity waited forever for a killed simulator."""
+def test_unity_training_reports_a_dead_simulator(tmp_path, free_worker_id):
+    """A killed simulator fails the run within seconds (train.py --env unity once waited
+    forever)."""
     fast = [f"{k}={v}" for k, v in FAST.items()]
     command = train_command("--env", "unity", "--episodes", "10000", "--max-steps", "20")
-    command += ["--out", str(tmp_path), "--worker-id", str(UNITY_DEATH_WORKER_ID), "--set", *fast]
+    command += ["--out", str(tmp_path), "--worker-id", str(free_worker_id()), "--set", *fast]
     process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
     try:
         wait_for_episodes(tmp_path / "scores.csv", process)
@@ -426,13 +468,13 @@ def test_unity_training_reports_a_dead_simulator(tmp_path):
     not (REPO / "Reacher_Linux" / "Reacher.x86_64").exists(),
     reason="Reacher_Linux/Reacher.x86_64 is not built yet",
 )
-def test_smoke_training_through_unityagents(tmp_path):
+def test_smoke_training_through_unityagents(tmp_path, free_worker_id):
     # One UnityEnvironment per process, and a hang at exit without close(): so a child
     # process with a timeout (docs/protocol.md, pitfalls 5 and 6).
     fast = [f"{k}={v}" for k, v in FAST.items()]
     command = [sys.executable, str(REPO / "train.py"), "--env", "unity", "--episodes", "2"]
     command += ["--max-steps", "30", "--out", str(tmp_path), "--no-progress"]
-    command += ["--worker-id", str(UNITY_WORKER_ID), "--set", *fast]
+    command += ["--worker-id", str(free_worker_id()), "--set", *fast]
     done = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "episodes: 2" in done.stdout
