@@ -14,8 +14,15 @@ fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -r requirements.txt
 # The genuine Udacity client; its declared dependencies cannot install on Python 3.11,
-# its real imports (numpy<2, protobuf 3.20.3, grpcio, Pillow) are pinned in requirements.txt.
+# its real imports (numpy<2, protobuf, grpcio, Pillow) are pinned in requirements.txt.
 .venv/bin/python -m pip install --quiet --no-deps unityagents==0.4.0
+# Its 2018 message modules run only on pure-Python protobuf: regenerate them from their own
+# embedded descriptors for today's compiled protobuf (the 2018 ones are kept in
+# .venv/unityagents-2018/, with the protobuf 3.20.3 that reads them, to measure the old path).
+if [ ! -d .venv/unityagents-2018/google/protobuf ]; then
+  .venv/bin/python -m pip install --quiet --no-deps --target .venv/unityagents-2018 protobuf==3.20.3
+fi
+.venv/bin/python scripts/regenerate_unity_messages.py
 # ipykernel stages the kernel spec in a temporary folder that it never removes: give it one of
 # ours and delete it.
 kernel_tmp=$(mktemp -d)

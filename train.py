@@ -298,6 +298,20 @@ def main(argv: list[str] | None = None) -> TrainResult:
         help="checkpoint dir to start from (= --out: continue that run)",
     )
     parser.add_argument("--threads", type=_at_least(1), default=1, help="torch CPU threads")
+    parser.add_argument(
+        "--learn-while-stepping",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="run each update in a learner thread while the environment steps (auto: on for "
+        "--env unity, whose simulator is another process; off in-process, where the two "
+        "threads contend for Python's lock)",
+    )
+    parser.add_argument(
+        "--eager",
+        action="store_true",
+        help="run the learner's update eagerly, not as one compiled graph (which takes 30-70 s "
+        "to compile the first time, seconds once cached)",
+    )
     parser.add_argument("--worker-id", type=_at_least(0), default=0, help="unity: port 5005 + this")
     parser.add_argument("--no-progress", action="store_true", help="no live progress bar")
     parser.add_argument("--stop-when-solved", action="store_true", help="end at the window end")
@@ -318,8 +332,17 @@ def main(argv: list[str] | None = None) -> TrainResult:
     history = _check_out(args.out, args.resume, args.overwrite)
     torch.set_num_threads(args.threads)
 
+    overlap = {"auto": args.env == "unity", "on": True, "off": False}[args.learn_while_stepping]
     with open_env(args.env, args.seed, args.worker_id) as env:
-        agent = Agent(env.state_size, env.action_size, env.num_agents, config, seed=args.seed)
+        agent = Agent(
+            env.state_size,
+            env.action_size,
+            env.num_agents,
+            config,
+            seed=args.seed,
+            compiled=not args.eager,
+            learn_while_stepping=overlap,
+        )
         if args.resume is not None:
             agent.load(args.resume)
         if history is not None and history.scores.shape[1] != env.num_agents:
@@ -328,6 +351,7 @@ def main(argv: list[str] | None = None) -> TrainResult:
         # changes nothing and leaves no directory behind.
         args.out.mkdir(parents=True, exist_ok=True)
         run_info = {"env": args.env, "seed": args.seed, "max_steps": args.max_steps}
+        run_info |= {"compiled": agent.compiled, "learn_while_stepping": overlap}
         (args.out / "config.json").write_text(
             json.dumps({**run_info, "config": dataclasses.asdict(config)}, indent=2) + "\n"
         )

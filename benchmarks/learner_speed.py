@@ -1,11 +1,13 @@
-"""Learner speed: DDPG updates per second of the agent, of its former private-API shortcuts, of a
-naive reference.
+"""Learner speed: DDPG updates per second of the agent, eager and compiled, of its former
+private-API shortcuts, of a naive reference.
 
 The three learners use the same networks (model.py), batch size and number of stored
 transitions; their blocks alternate so that machine noise hits all of them alike.
-- agent: ``ddpg_agent.Agent`` as it is, public PyTorch API only (pre-allocated ring buffer,
-  ``Adam(fused=True)`` stepped by ``optimizer.step()``, ``nn.utils.clip_grad_norm_``, a
-  ``lerp_`` soft update, actor gradients only in the actor update, batched acting);
+- agent: ``ddpg_agent.Agent`` as it is, eager, public PyTorch API only (pre-allocated ring
+  buffer, ``Adam(fused=True)`` stepped by ``optimizer.step()``, ``nn.utils.clip_grad_norm_``,
+  a ``lerp_`` soft update, actor gradients only in the actor update, batched acting);
+- compiled: the same agent with ``compiled=True``: the whole update as one ``torch.compile``d
+  graph (``compiled_update.py``; compiled before timing, 1-6 s with a warm cache);
 - private: the same agent with the shortcuts through private PyTorch API it once used
   (``PrivateApiAgent`` below: ``torch._fused_adam_`` called directly, ``torch._foreach_*``
   clipping and soft update, ``torch.batch_norm`` and ``F.linear`` instead of calling the
@@ -17,9 +19,13 @@ One update = sample a batch, critic update (grad-norm clip 1), actor update, sof
 Rates are per second of this thread's CPU time: on a quiet machine that is wall-clock time,
 and on a busy one it leaves out the time slices of other processes (torch runs one thread).
 
-    python -m benchmarks.learner_speed [--batch 256] [--fill 100000] [--threads 1]
+    python -m benchmarks.learner_speed [--batch 256] [--fill 100000] [--threads 1] [--profile]
 
-The last line is ``updates_per_s: N`` (the agent, median block) with its ratios.
+``--profile`` prints where the compiled update's time goes (torch.profiler, 200 updates)
+instead of timing the learners.
+
+The second-to-last line is ``updates_per_s: N`` (the eager agent, median block) with its
+ratios; the last is ``compiled_ms_per_update: X (xR of the eager agent)``.
 """
 
 import argparse
@@ -220,6 +226,14 @@ def per_second(fn, seconds: float) -> float:
     return calls / elapsed
 
 
+def profile_compiled(agent: Agent, batch: int, updates: int = 200) -> None:
+    """The operators that take the compiled update's time, and each one's share."""
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as profiler:
+        for _ in range(updates):
+            agent.learn(agent.memory.sample(batch))
+    print(profiler.key_averages().table(sort_by="self_cpu_time_total", row_limit=8))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--batch", type=int, default=256)
@@ -227,6 +241,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--blocks", type=int, default=5)
     parser.add_argument("--block-seconds", type=float, default=2.0)
+    parser.add_argument("--profile", action="store_true", help="profile the compiled update")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     random.seed(0)
@@ -236,9 +251,15 @@ def main() -> None:
 
     config = DDPGConfig(batch_size=args.batch)
     agent = Agent(S, A, NUM_AGENTS, config, seed=0, device="cpu")
+    compiled = Agent(S, A, NUM_AGENTS, config, seed=0, device="cpu", compiled=True)
     private = PrivateApiAgent(S, A, NUM_AGENTS, config, seed=0, device="cpu")
     naive = NaiveLearner(args.batch)
     agent.memory.add(*data)
+    compiled.memory.add(*data)
+    compiled.learn(compiled.memory.sample(args.batch))  # compiles, before any timing
+    if args.profile:
+        profile_compiled(compiled, args.batch)
+        return
     private.memory.add(*data)
     naive.memory.extend(
         Experience(s, a, np.float32([r]), s2, np.float32([d]))
@@ -249,6 +270,7 @@ def main() -> None:
     states = rng.standard_normal((NUM_AGENTS, S), dtype=np.float32)
     benchmarks = {
         "agent updates/s": lambda: agent.learn(agent.memory.sample(args.batch)),
+        "compiled updates/s": lambda: compiled.learn(compiled.memory.sample(args.batch)),
         "private updates/s": lambda: private.learn(private.memory.sample(args.batch)),
         "naive updates/s": naive.learn,
         "agent act calls/s": lambda: agent.act(states),
@@ -268,7 +290,7 @@ def main() -> None:
     for name, r in rates.items():
         blocks = ", ".join(f"{x:.0f}" for x in r)
         print(f"{name:>18}: median {median[name]:8.1f}  (blocks {blocks})")
-    for who in ("agent", "private", "naive"):
+    for who in ("agent", "compiled", "private", "naive"):
         print(f"{who:>7}: {1e3 / median[f'{who} updates/s']:.2f} ms per update")
     ours = median["agent updates/s"]
     vs_private = ours / median["private updates/s"]
@@ -277,6 +299,11 @@ def main() -> None:
     print(f"agent / private-API path: updates x{vs_private:.2f}")
     print(f"agent / naive: updates x{vs_naive:.2f}, acting x{act_vs_naive:.2f}")
     print(f"updates_per_s: {ours:.0f} (x{vs_naive:.2f} naive, x{vs_private:.2f} private-API path)")
+    compiled_ms = 1e3 / median["compiled updates/s"]
+    print(
+        f"compiled_ms_per_update: {compiled_ms:.2f} (x{ours / median['compiled updates/s']:.2f} "
+        "of the eager agent)"
+    )
 
 
 if __name__ == "__main__":

@@ -70,6 +70,7 @@ _SESSION = PortReservations()
 
 
 def pytest_configure(config) -> None:
+    os.environ.setdefault("REACHER_QUICK", "1")  # short mode, as `make test` runs the suite
     # Before nbval starts the notebooks' kernels, which inherit the environment.
     os.environ.setdefault("REACHER_WORKER_ID", str(_SESSION.worker_id()))
 

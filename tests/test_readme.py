@@ -51,8 +51,19 @@ def test_quoted_figures_are_the_committed_ones():
     learner = (REPO / "results" / "benchmarks" / "learner_speed.txt").read_text()
     updates, naive = re.search(r"^updates_per_s: (\d+) \(x([\d.]+) naive", learner, re.M).groups()
     readme, performance = one_line(README), one_line((REPO / "docs" / "performance.md").read_text())
-    assert f"the learner does {updates} updates/s per CPU-second" in readme
+    assert f"The eager learner does {updates} updates/s per CPU-second" in readme
     assert f"{naive}× a naive implementation" in readme
+    compiled = re.search(r"^compiled_ms_per_update: [\d.]+ \(x([\d.]+) of", learner, re.M)[1]
+    assert f"the compiled update takes ×{compiled} of the eager agent's time" in readme
+    assert f"(×{compiled})**" in performance
+    course = (REPO / "results" / "benchmarks" / "course_speed.txt").read_text()
+    episode, before, in_process = re.search(
+        r"^course_episode_s: ([\d.]+) \(x([\d.]+) of before; x([\d.]+) of in-process\)",
+        course,
+        re.M,
+    ).groups()
+    assert f"takes **{episode} s, ×{before} of before**" in readme
+    assert f"×{in_process} of an in-process episode" in readme
     assert f"it measured {updates} updates/s, {naive}x the naive learner" in performance
     study = json.loads((REPO / "results" / "solve" / "study.json").read_text())["study_seconds"]
     assert f"the 5-seed study's {round(study / 60)} minutes" in readme  # "Cost", Ray's share

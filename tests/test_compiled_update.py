@@ -1,0 +1,88 @@
+"""The compiled update computes what the eager agent computes.
+
+``compiled_update.CompiledUpdate`` rewrites the agent's update as one function of tensors
+(``torch.func`` gradients, Adam written out) so that ``torch.compile`` can fuse it. In float64
+it must agree with the eager ``Agent.learn`` (``nn.Module``s, fused ``torch.optim.Adam``,
+``clip_grad_norm_``) to 1e-9 after several updates, first as plain Python (fast, so every
+config variant is covered), then compiled by inductor (one compile, about a minute cold).
+"""
+
+import pytest
+import torch
+from test_reference_training import NETWORKS, random_batches
+
+from ddpg_agent import Agent, DDPGConfig
+
+STATE, ACTION = 33, 4
+
+
+def float64_agent(config: DDPGConfig, compiled: bool) -> Agent:
+    agent = Agent(STATE, ACTION, 20, config, seed=5, device="cpu", compiled=compiled)
+    for name in (*NETWORKS, "critic2_local", "critic2_target"):
+        if (network := getattr(agent, name)) is not None:
+            network.double()  # before the first update, which builds the graph
+    return agent
+
+
+def assert_same_networks(agent: Agent, reference: Agent) -> None:
+    for name in NETWORKS:
+        expected = getattr(reference, name).state_dict()
+        for key, value in getattr(agent, name).state_dict().items():
+            torch.testing.assert_close(
+                value, expected[key], rtol=1e-9, atol=1e-12, msg=f"{name}.{key}"
+            )
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {},
+        {"critic_action_input": True, "output_init": None},
+        {"batch_norm": False, "critic_grad_clip": None, "critic_weight_decay": 1e-2},
+    ],
+)
+def test_the_update_function_matches_the_eager_agent_in_float64(settings, monkeypatch):
+    monkeypatch.delenv("REACHER_QUICK", raising=False)
+    monkeypatch.setattr(torch, "compile", lambda function, **_: function)  # plain Python
+    config = DDPGConfig(buffer_size=1000, **settings)
+    eager, functional = float64_agent(config, False), float64_agent(config, True)
+    for batch in random_batches(5):
+        critic_loss, actor_loss = eager.learn(batch)
+        losses = functional.learn(batch)
+        torch.testing.assert_close(losses, (critic_loss, actor_loss), rtol=1e-9, atol=0)
+    assert functional.compiled and functional._compiled_update is not None
+    assert functional.updates == eager.updates == 5
+    assert_same_networks(functional, eager)
+
+
+@pytest.mark.timeout(400)
+def test_the_compiled_update_matches_the_eager_agent_in_float64(capsys, monkeypatch):
+    monkeypatch.delenv("REACHER_QUICK", raising=False)  # short mode stays eager
+    config = DDPGConfig(buffer_size=1000)
+    eager, compiled = float64_agent(config, False), float64_agent(config, True)
+    for batch in random_batches(5):
+        eager.learn(batch)
+        compiled.learn(batch)
+    assert "compiled the learner's update in" in capsys.readouterr().out
+    assert compiled.compiled
+    assert_same_networks(compiled, eager)
+
+
+def test_td3_options_fall_back_to_eager_with_one_line(capsys, monkeypatch):
+    monkeypatch.delenv("REACHER_QUICK", raising=False)
+    agent = float64_agent(DDPGConfig(buffer_size=1000, twin_critics=True), True)
+    agent.learn(random_batches(1)[0])
+    (line,) = capsys.readouterr().out.splitlines()
+    assert line.startswith("the learner's update runs eagerly: the TD3 options")
+    assert not agent.compiled and agent.updates == 1
+
+
+def test_short_mode_stays_eager_with_one_line(capsys, monkeypatch):
+    monkeypatch.setenv("REACHER_QUICK", "1")
+    agent = float64_agent(DDPGConfig(buffer_size=1000), True)
+    agent.learn(random_batches(1)[0])
+    (line,) = capsys.readouterr().out.splitlines()
+    assert line == (
+        "the learner's update runs eagerly: REACHER_QUICK=1 (short runs do not pay for compiling)"
+    )
+    assert not agent.compiled and agent._compiled_update is None
