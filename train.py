@@ -34,8 +34,9 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ddpg_agent import ACTOR_FILE, Agent, DDPGConfig
+from ddpg_agent import ACTOR_FILE, CRITIC2_FILE, CRITIC_FILE, Agent, DDPGConfig
 from environments import EpisodicEnv, open_env
+from run_folder import writer_lock
 from scores import SOLVE_SCORE, WINDOW, ScoresLog, TrainResult, read_scores
 
 
@@ -259,6 +260,13 @@ def _check_out(out: Path, resume: Path | None, overwrite: bool) -> TrainResult |
     return read_scores(log)
 
 
+def _clear_run(out: Path) -> None:
+    """Remove a former run's files from ``out`` (only those train.py writes)."""
+    for directory in (out, out / "best"):
+        for name in (*RUN_FILES, CRITIC_FILE, CRITIC2_FILE):
+            (directory / name).unlink(missing_ok=True)
+
+
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
     """``--help`` shows every option's default and keeps the epilog's line breaks."""
 
@@ -350,22 +358,25 @@ def main(argv: list[str] | None = None) -> TrainResult:
         # Created and written only now that every check has passed, so a refused command
         # changes nothing and leaves no directory behind.
         args.out.mkdir(parents=True, exist_ok=True)
-        run_info = {"env": args.env, "seed": args.seed, "max_steps": args.max_steps}
-        run_info |= {"compiled": agent.compiled, "learn_while_stepping": overlap}
-        (args.out / "config.json").write_text(
-            json.dumps({**run_info, "config": dataclasses.asdict(config)}, indent=2) + "\n"
-        )
-        result = train(
-            env,
-            agent,
-            args.episodes,
-            max_steps=args.max_steps,
-            checkpoint_dir=args.out,
-            log_path=args.out / "scores.csv",
-            progress=not args.no_progress,
-            stop_when_solved=args.stop_when_solved,
-            history=history,
-        )
+        with writer_lock(args.out):  # one run at a time writes here
+            if args.resume is None or args.resume.resolve() != args.out.resolve():
+                _clear_run(args.out)  # a new run, or --overwrite: nothing of a former one stays
+            run_info = {"env": args.env, "seed": args.seed, "max_steps": args.max_steps}
+            run_info |= {"compiled": agent.compiled, "learn_while_stepping": overlap}
+            (args.out / "config.json").write_text(
+                json.dumps({**run_info, "config": dataclasses.asdict(config)}, indent=2) + "\n"
+            )
+            result = train(
+                env,
+                agent,
+                args.episodes,
+                max_steps=args.max_steps,
+                checkpoint_dir=args.out,
+                log_path=args.out / "scores.csv",
+                progress=not args.no_progress,
+                stop_when_solved=args.stop_when_solved,
+                history=history,
+            )
     print(_summary(result))
     return result
 

@@ -70,7 +70,26 @@ def run_name(params: Mapping[str, object], prefix: str | None = None) -> str:
 def train_run(
     study: Study, params: Mapping[str, object], name: str, report: Callable[[dict], None]
 ) -> None:
-    """One trial: train with ``params`` on top of ``study.fixed``; ``report`` every episode."""
+    """One trial: train with ``params`` on top of ``study.fixed``; ``report`` every episode.
+
+    It holds the run folder's writer lock (``run_folder``), as ``train.py`` does: a second
+    study writing the same run fails instead of mixing two runs' files.
+    """
+    from run_folder import writer_lock
+
+    directory = study.out / name
+    directory.mkdir(parents=True, exist_ok=True)
+    with writer_lock(directory):
+        _train_and_evaluate(study, params, name, directory, report)
+
+
+def _train_and_evaluate(
+    study: Study,
+    params: Mapping[str, object],
+    name: str,
+    directory: Path,
+    report: Callable[[dict], None],
+) -> None:
     import torch
 
     from ddpg_agent import Agent, DDPGConfig
@@ -81,8 +100,6 @@ def train_run(
     torch.set_num_threads(1)  # trials run side by side, one per core
     seed = int(params["seed"])
     config = DDPGConfig(**{**study.fixed, **{k: v for k, v in params.items() if k != "seed"}})
-    directory = study.out / name
-    directory.mkdir(parents=True, exist_ok=True)
     run_info = {"env": "sim", "seed": seed, "max_steps": study.max_steps}  # as train.py writes
     (directory / "config.json").write_text(
         json.dumps({**run_info, "config": dataclasses.asdict(config)}, indent=2) + "\n"

@@ -113,6 +113,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE")
     add_cluster_arguments(parser)
     args = parser.parse_args(argv)
+    if len(set(args.seeds)) != len(args.seeds):  # two trials would write one seed_<k>/
+        parser.error(f"--seeds must differ, got {' '.join(map(str, args.seeds))}")
 
     from train import parse_overrides
 
