@@ -1,6 +1,6 @@
 """The genuine `unityagents.UnityEnvironment`, made safe where this project calls it.
 
-The 2018 client (unchanged on disk) can lose work silently in four ways:
+The 2018 client (unchanged on disk) can lose work or time silently in five ways:
 
 1. A Ctrl-C while it waits for the simulator's answer leaves that answer in its pipe, and every
    later `step()`/`reset()` returns the answer to the command before it.
@@ -9,32 +9,49 @@ The 2018 client (unchanged on disk) can lose work silently in four ways:
    indistinguishable from the user's Ctrl-C.
 4. A second environment in the same process shares the first one's pipe and cross-wires with it
    (pitfall 6); after `close()` no other one can open.
+5. The open waits 30 s for a simulator that died at start or for a port another environment
+   holds, then blames the build; a Ctrl-C during the open leaves the simulator running and its
+   greeting in the pipe, where the next open in the process takes it for its own.
 
 `UnityEnvironment` below is a drop-in subclass (same arguments, same methods) that fixes these:
 an interrupted command's answer is collected and dropped before the next command, so every call
 answers its own command; a dead simulator raises `SimulatorDiedError` within a second; a refused
 command raises `SimulatorError` with the simulator's message; a second environment in the
-process is refused up front with `SessionError`. It overrides only the client's hooks
-(`get_communicator`, `_close`) and the communicator's `exchange`. One addition: without a
+process is refused up front with `SessionError`; the open reports a dead simulator
+(`SimulatorDiedError`) or a busy port (`SessionError`) within seconds, and a failed or
+interrupted open kills its simulator, frees the port and empties the pipe. It overrides only
+the client's hooks (`get_communicator`, `_close`) and the communicator's `initialize` and
+`exchange`. One addition: without a
 `worker_id` argument it takes `$REACHER_WORKER_ID` (default 0), so a second notebook or a test
 run can use another port without editing the course's code.
 """
 
+import contextlib
 import os
 import queue
 import signal
+import socket
 import subprocess
 import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import ClassVar
 
-from communicator_objects import UnityInput, UnityMessage, UnityOutput
+import grpc
+from communicator_objects import (
+    UnityInput,
+    UnityMessage,
+    UnityOutput,
+    add_UnityToExternalServicer_to_server,
+)
 from unityagents import UnityEnvironment as GenuineUnityEnvironment
 from unityagents.exception import UnityEnvironmentException
-from unityagents.rpc_communicator import RpcCommunicator
+from unityagents.rpc_communicator import RpcCommunicator, UnityToExternalServicerImplementation
 
 WORKER_ID_VARIABLE = "REACHER_WORKER_ID"  # the default worker_id, if set
 POLL_S = 0.25  # how often a waiting call checks that the simulator is still alive
-STATUS_OK = 200
+HANDSHAKE_S = 30  # how long the simulator may take to greet us, as in the genuine client
+STATUS_OK, STATUS_QUIT = 200, 400
 
 
 class SessionError(UnityEnvironmentException, RuntimeError):
@@ -78,6 +95,67 @@ class _Communicator(RpcCommunicator):
         self._numbered = 0
         threading.Thread(target=self._carry, name="unity-courier", daemon=True).start()
 
+    def initialize(self, inputs: UnityInput) -> UnityOutput:
+        """The genuine handshake, failing fast and leaving nothing behind.
+
+        A port another environment listens on is refused up front, and a simulator that dies
+        before greeting us is reported within a quarter second, where the genuine client waits
+        its 30 s and then blames the build. If the open fails or is interrupted (Ctrl-C),
+        `UnityEnvironment` calls `_abandon`.
+        """
+        self._refuse_a_busy_port()
+        return self._handshake(inputs)
+
+    def _refuse_a_busy_port(self) -> None:
+        for host in ("127.0.0.1", "::1"):
+            with contextlib.suppress(OSError), socket.create_connection((host, self.port), 0.5):
+                raise SessionError(
+                    f"port {self.port} (worker_id {self.worker_id}) is in use: another "
+                    "environment listens on it. Close that one, or pass another worker_id."
+                )
+
+    def _handshake(self, inputs: UnityInput) -> UnityOutput:
+        """RpcCommunicator.initialize, waiting in slices and watching the simulator."""
+        self.server = grpc.server(ThreadPoolExecutor(max_workers=10))
+        self.unity_to_external = UnityToExternalServicerImplementation()
+        add_UnityToExternalServicer_to_server(self.unity_to_external, self.server)
+        self.server.add_insecure_port(f"[::]:{self.port}")
+        self.server.start()
+        connection = self.unity_to_external.parent_conn
+        deadline = time.monotonic() + HANDSHAKE_S
+        while not connection.poll(POLL_S):
+            self._check_simulator(opening=True)
+            if time.monotonic() > deadline:
+                raise SessionError(
+                    f"the simulator did not answer on port {self.port} within {HANDSHAKE_S} s"
+                )
+        academy = connection.recv().unity_output
+        self.is_open = True
+        message = UnityMessage()
+        message.header.status = STATUS_OK
+        message.unity_input.CopyFrom(inputs)
+        connection.send(message)
+        connection.recv()
+        return academy
+
+    def _abandon(self) -> None:
+        """Undo a failed open: no simulator, no server on the port, nothing left in the pipe,
+        so that the next open in this process starts clean."""
+        process = self._environment.proc1
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait()
+        if self.server is not None:
+            self.server.stop(None)
+        if self.unity_to_external is not None:
+            connection = self.unity_to_external.parent_conn
+            while connection.poll():  # a late greeting: answer it so its handler thread ends
+                connection.recv()
+                quit_message = UnityMessage()
+                quit_message.header.status = STATUS_QUIT
+                connection.send(quit_message)
+        self.is_open = False
+
     def exchange(self, inputs: UnityInput) -> UnityOutput:
         self._numbered += 1
         number = self._numbered
@@ -112,9 +190,14 @@ class _Communicator(RpcCommunicator):
                 answer = error
             self._answers.put((number, answer))
 
-    def _check_simulator(self) -> None:
+    def _check_simulator(self, opening: bool = False) -> None:
         """Raise `SimulatorDiedError` if the simulator process has exited."""
         process = self._environment.proc1  # None when attached to the Unity editor
+        if process is not None and process.poll() is not None and opening:
+            raise SimulatorDiedError(
+                f"the simulator {process.args[0]} (pid {process.pid}) {_describe_exit(process)} "
+                "before it answered: its own error message, on stderr, says why"
+            )
         if process is not None and process.poll() is not None:
             raise SimulatorDiedError(
                 f"the simulator {process.args[0]} (pid {process.pid}) "
@@ -170,7 +253,12 @@ class UnityEnvironment(GenuineUnityEnvironment):
                 "one after that (its shared pipe is closed): open it in a new process (in "
                 "Jupyter: restart the kernel)."
             )
-        super().__init__(file_name, worker_id, **kwargs)
+        try:
+            super().__init__(file_name, worker_id, **kwargs)
+        except BaseException:  # an error, or a Ctrl-C at any point of the open
+            if (communicator := getattr(self, "communicator", None)) is not None:
+                communicator._abandon()
+            raise
         UnityEnvironment._open_worker_id = worker_id
 
     def get_communicator(self, worker_id: int, base_port: int) -> _Communicator:

@@ -432,3 +432,47 @@ def test_session_refuses_a_second_environment_in_the_same_process(clients):
     assert simulators_on({env.port}) == [env.opened["simulator_pid"]]  # none was started
     assert len(env.call("step", actions=random_actions(np.random.default_rng(11)))["rewards"]) == 20
     assert env.close()["returncode"] == -signal.SIGKILL
+
+
+@pytest.mark.timeout(120)
+def test_session_refuses_a_port_another_environment_listens_on(clients):
+    """The genuine client waits its 30 s there; the session says so at once."""
+    first = clients(flags=SESSION)
+    start = time.monotonic()
+    second = clients(first.worker_id, expect_open=False, flags=SESSION)
+    assert time.monotonic() - start < 10
+    assert second.opened["error"] == "SessionError"
+    assert f"port {first.port} (worker_id {first.worker_id}) is in use" in second.opened["message"]
+    assert simulators_on({first.port}) == [first.opened["simulator_pid"]]  # none left over
+    first.call("reset")
+    answer = first.call("step", actions=random_actions(np.random.default_rng(12)))
+    assert len(answer["rewards"]) == 20
+    first.close()
+
+
+@pytest.mark.timeout(120)
+def test_session_reports_a_simulator_that_cannot_start_within_seconds(clients):
+    broken = {**os.environ, "REACHER_PYTHON": "/nonexistent/python"}  # the launcher's exec fails
+    start = time.monotonic()
+    env = clients(expect_open=False, flags=SESSION, env=broken)
+    assert time.monotonic() - start < 10
+    assert env.opened["error"] == "SimulatorDiedError"
+    assert "exited with status 127 before it answered" in env.opened["message"]
+
+
+@pytest.mark.timeout(120)
+def test_session_open_interrupted_by_ctrl_c_can_be_run_again(clients, tmp_path):
+    """A Ctrl-C during the open once left the simulator running and its greeting in the pipe,
+    so the next open in the process "opened" on it and cross-wired."""
+    slow = tmp_path / "slow-python"  # a simulator that takes 2 s to start: the Ctrl-C at 0.5 s
+    slow.write_text(f'#!/bin/sh\nsleep 2\nexec {sys.executable} "$@"\n')  # lands in the open
+    slow.chmod(0o755)
+    flags = (*SESSION, "--interruptible", "--interrupt-open", "0.5")
+    env = clients(expect_open=False, flags=flags, env={**os.environ, "REACHER_PYTHON": str(slow)})
+    assert env.opened == {"interrupted_open": True}
+    opened = env.read(timeout=60)  # the second open, in the same process
+    assert opened["brain"] == "ReacherBrain", opened
+    assert simulators_on({env.port}) == [opened["simulator_pid"]]  # the first one is gone
+    observations = np.array(env.call("reset")["observations"])
+    np.testing.assert_array_equal(observations, ReacherSim(num_agents=20, seed=0).reset({}))
+    assert env.close()["returncode"] == -signal.SIGKILL

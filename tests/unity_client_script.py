@@ -4,10 +4,12 @@ The genuine client hangs at interpreter exit without `close()` and allows one en
 process (docs/protocol.md, pitfalls 5 and 6), so every test environment lives in its own process.
 
 Usage: python unity_client_script.py WORKER_ID [--seed S] [--no-graphics] [--session]
-                                     [--interruptible]
+                                     [--interruptible] [--interrupt-open SECONDS]
 
 --session uses the project's `unity_session.UnityEnvironment` instead of the genuine class;
 --interruptible lets SIGINT raise KeyboardInterrupt (as in a running cell) instead of counting it.
+--interrupt-open sends this process a SIGINT that many seconds into a first open (as a Ctrl-C
+during the notebook's "start the environment" cell), reports it, then opens again.
 
 Prints one JSON line once the environment is open (or failed to open), then answers each JSON
 command read from stdin with one JSON line:
@@ -20,8 +22,10 @@ command read from stdin with one JSON line:
 
 import argparse
 import json
+import os
 import signal
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -96,6 +100,7 @@ def main() -> None:
     parser.add_argument("--no-graphics", action="store_true")  # adds -nographics -batchmode
     parser.add_argument("--session", action="store_true")
     parser.add_argument("--interruptible", action="store_true")
+    parser.add_argument("--interrupt-open", type=float, default=None)
     args = parser.parse_args()
     if not args.interruptible:
         signal.signal(signal.SIGINT, count_interrupt)
@@ -105,13 +110,16 @@ def main() -> None:
         import unity_session
 
         environment_class = unity_session.UnityEnvironment
+    options = dict(worker_id=args.worker_id, seed=args.seed, no_graphics=args.no_graphics)
+    if args.interrupt_open is not None:
+        threading.Timer(args.interrupt_open, os.kill, (os.getpid(), signal.SIGINT)).start()
+        try:
+            environment_class(file_name=LAUNCHER, **options)
+            reply(interrupted_open=False)
+        except KeyboardInterrupt:
+            reply(interrupted_open=True)
     try:
-        env = environment_class(
-            file_name=LAUNCHER,
-            worker_id=args.worker_id,
-            seed=args.seed,
-            no_graphics=args.no_graphics,
-        )
+        env = environment_class(file_name=LAUNCHER, **options)
     except Exception as error:
         reply(error=type(error).__name__, message=str(error))
         return
