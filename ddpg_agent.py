@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import hashlib
+import io
 import math
 import numbers
 import os
@@ -37,6 +39,7 @@ from model import Actor, Critic
 ACTOR_FILE = "checkpoint_actor.pth"
 CRITIC_FILE = "checkpoint_critic.pth"
 CRITIC2_FILE = "checkpoint_critic2.pth"  # written only with twin_critics=True
+CHECKSUM_FILE = "checksums.sha256"  # `sha256sum -c` format, written after each save's files
 
 
 Rule = tuple[str, Callable[[Any], bool]]  # (what is allowed, in words; the check)
@@ -465,7 +468,9 @@ class Agent:
         return files
 
     def save(self, directory: str | Path) -> None:
-        """Write the local networks as plain state_dicts, each file atomically.
+        """Write the local networks as plain state_dicts, each file atomically, then their
+        SHA-256 sums (``CHECKSUM_FILE``), which ``load_checked`` verifies: a file that was
+        corrupted, or that a killed save left out of step with the others, is refused.
 
         Raises ``DivergedError`` and writes nothing if any value is NaN or infinite, so a
         checkpoint on disk is always usable.
@@ -481,8 +486,13 @@ class Agent:
                         f"saved to {directory} (smaller learning rates may help)"
                     )
         directory.mkdir(parents=True, exist_ok=True)
+        sums = []
         for name, state in states.items():
-            atomic_save(state, directory / name)
+            buffer = io.BytesIO()
+            torch.save({k: v.detach().cpu() for k, v in state.items()}, buffer)
+            atomic_write(buffer.getvalue(), directory / name)
+            sums.append(f"{hashlib.sha256(buffer.getvalue()).hexdigest()}  {name}\n")
+        atomic_write("".join(sums).encode(), directory / CHECKSUM_FILE)
 
     def load(self, directory: str | Path) -> None:
         """Load the local networks (checked) and copy them into the targets."""
@@ -665,11 +675,10 @@ class DivergedError(RuntimeError):
     """The networks hold NaN or infinite values; their actions and checkpoints are useless."""
 
 
-def atomic_save(state_dict: dict[str, torch.Tensor], path: Path) -> None:
-    """``torch.save`` to a temporary file in the same directory, then ``os.replace``.
+def atomic_write(data: bytes, path: Path) -> None:
+    """Write ``data`` to a temporary file in the same directory, then ``os.replace``.
 
     Readers, a crash and a Ctrl-C in the middle only ever see the old file or the new one.
-    Tensors are stored on the CPU so the file loads on any machine without ``map_location``.
     """
     # A process killed in the middle of a save leaves its temporary file behind: remove those.
     for stale in path.parent.glob(f".{path.name}.*.tmp"):
@@ -677,7 +686,7 @@ def atomic_save(state_dict: dict[str, torch.Tensor], path: Path) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
-            torch.save({k: v.detach().cpu() for k, v in state_dict.items()}, f)
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, 0o644)  # mkstemp creates 0600; a checkpoint is an ordinary file
@@ -688,12 +697,37 @@ def atomic_save(state_dict: dict[str, torch.Tensor], path: Path) -> None:
         raise
 
 
-def load_checked(module: nn.Module, path: Path, device: torch.device) -> None:
-    """Load a plain state_dict into ``module``, saying which file is wrong and how."""
+def recorded_sha256(path: Path) -> str | None:
+    """The SHA-256 that the save recorded for ``path`` (``CHECKSUM_FILE`` beside it), if any."""
+    sums = path.parent / CHECKSUM_FILE
+    if not sums.is_file():  # saved before checksums existed, or by other code
+        return None
+    for line in sums.read_text().splitlines():
+        digest, _, name = line.partition("  ")
+        if name == path.name:
+            return digest
+    return None
+
+
+def load_checked(module: nn.Module, path: str | Path, device: torch.device | str = "cpu") -> None:
+    """Load a plain state_dict into ``module``, saying which file is wrong and how.
+
+    Checks, in this order: the file exists, matches the SHA-256 its save recorded (if one
+    did), is a readable state_dict with the module's keys and shapes, and holds no NaN or
+    infinite value.
+    """
+    path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint file {path} does not exist")
+    data = path.read_bytes()
+    expected = recorded_sha256(path)
+    if expected is not None and hashlib.sha256(data).hexdigest() != expected:
+        raise CheckpointError(
+            f"{path} does not match the checksum in {path.parent / CHECKSUM_FILE}: it is "
+            "corrupted, or a save was killed between its files"
+        )
     try:
-        state = torch.load(path, map_location=device, weights_only=True)
+        state = torch.load(io.BytesIO(data), map_location=device, weights_only=True)
     except Exception as e:
         raise CheckpointError(f"{path} is not a readable PyTorch checkpoint: {e}") from e
     if not isinstance(state, dict):

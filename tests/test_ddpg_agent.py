@@ -8,6 +8,7 @@ import torch
 
 from ddpg_agent import (
     ACTOR_FILE,
+    CHECKSUM_FILE,
     CRITIC2_FILE,
     CRITIC_FILE,
     Agent,
@@ -319,7 +320,7 @@ def test_save_load_round_trip_gives_identical_actions(tmp_path):
     agent = make_agent(seed=0, learn_every=2)
     random_steps(agent, 6)
     agent.save(tmp_path)
-    assert sorted(os.listdir(tmp_path)) == [ACTOR_FILE, CRITIC_FILE]  # no temp files left
+    assert sorted(os.listdir(tmp_path)) == [ACTOR_FILE, CRITIC_FILE, CHECKSUM_FILE]  # no temps
     other = make_agent(seed=1)
     other.load(tmp_path)
     states = np.random.default_rng(3).standard_normal((N, S))
@@ -352,6 +353,7 @@ def test_missing_checkpoint_names_the_file(tmp_path):
 
 def test_corrupt_checkpoint_names_the_file(tmp_path):
     make_agent().save(tmp_path)
+    (tmp_path / CHECKSUM_FILE).unlink()  # as files from elsewhere come: no checksums
     (tmp_path / CRITIC_FILE).write_bytes(b"not a checkpoint")
     with pytest.raises(CheckpointError, match=f"{CRITIC_FILE} is not a readable"):
         make_agent().load(tmp_path)
@@ -375,6 +377,7 @@ def test_non_finite_checkpoint_is_rejected(tmp_path):
     with torch.no_grad():
         agent.actor_local.fc2.bias[0] = float("nan")
     torch.save(agent.actor_local.state_dict(), tmp_path / ACTOR_FILE)  # Agent.save refuses
+    (tmp_path / CHECKSUM_FILE).unlink()  # which would refuse the file first
     with pytest.raises(CheckpointError, match=r"fc2\.bias contains NaN"):
         make_agent().load(tmp_path)
 
@@ -468,4 +471,25 @@ def test_save_removes_temporary_files_a_killed_save_left(tmp_path):
     for path in stale:
         path.touch()
     make_agent().save(tmp_path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == [ACTOR_FILE, CRITIC_FILE]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [ACTOR_FILE, CRITIC_FILE, CHECKSUM_FILE]
+
+
+def test_a_corrupted_or_mismatched_checkpoint_file_is_refused(tmp_path):
+    """64 flipped bytes in the middle of the weights once loaded silently."""
+    agent = make_agent(seed=0)
+    agent.save(tmp_path)
+    assert (tmp_path / CHECKSUM_FILE).read_text().count("  checkpoint_") == 2
+    other = make_agent(seed=1)
+    other.load(tmp_path)  # intact: loads
+    actor = tmp_path / ACTOR_FILE
+    data = bytearray(actor.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 64] = bytes(b ^ 0xFF for b in data[middle : middle + 64])
+    actor.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match="does not match the checksum"):
+        other.load(tmp_path)
+    # A file from another save (as a kill between a save's files would leave it) is refused too.
+    make_agent(seed=2).save(tmp_path / "other")
+    os.replace(tmp_path / "other" / ACTOR_FILE, actor)
+    with pytest.raises(CheckpointError, match="does not match the checksum"):
+        other.load(tmp_path)

@@ -51,3 +51,10 @@ def test_watch_section_runs_without_training(tmp_path, monkeypatch):
     assert "watch only: results/trained_arms.gif is not replaced" in text  # no GIF written
     # execute() has shut the kernel down: short mode left nothing in the temp directory.
     assert not list(tmp_path.glob("reacher-quick-*"))
+
+
+def test_watch_section_loads_through_the_checked_loader():
+    """A bare torch.load took a NaN checkpoint and failed with IndexError on an empty file."""
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    code = "\n".join(c.source for c in sections(notebook, 6) if c.cell_type == "code")
+    assert "load_checked(actor, actor_path)" in code and "torch.load(" not in code
