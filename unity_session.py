@@ -51,6 +51,9 @@ from unityagents.rpc_communicator import RpcCommunicator, UnityToExternalService
 WORKER_ID_VARIABLE = "REACHER_WORKER_ID"  # the default worker_id, if set
 POLL_S = 0.25  # how often a waiting call checks that the simulator is still alive
 HANDSHAKE_S = 30  # how long the simulator may take to greet us, as in the genuine client
+ANSWER_TIMEOUT_VARIABLE = "REACHER_ANSWER_TIMEOUT_S"  # how long to wait for one answer
+ANSWER_TIMEOUT_S = 120.0  # its default: a step takes milliseconds, a loaded machine seconds
+MAX_COMMAND_BYTES = 4 * 1024 * 1024  # gRPC's default receive limit, the simulator's
 STATUS_OK, STATUS_QUIT = 200, 400
 
 
@@ -67,6 +70,24 @@ class SimulatorError(SessionError):
 
 class SimulatorDiedError(SessionError):
     """The simulator process is gone: this environment can never answer again."""
+
+
+class SimulatorTimeoutError(SessionError):
+    """The simulator is alive but has not answered in time (stopped, or starved of CPU)."""
+
+
+def answer_timeout_s() -> float:
+    """``$REACHER_ANSWER_TIMEOUT_S`` if set (seconds > 0), else ``ANSWER_TIMEOUT_S``."""
+    text = os.environ.get(ANSWER_TIMEOUT_VARIABLE, str(ANSWER_TIMEOUT_S))
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = 0.0
+    if not seconds > 0:
+        raise SessionError(
+            f"{ANSWER_TIMEOUT_VARIABLE} must be a number of seconds > 0, got {text!r}"
+        )
+    return seconds
 
 
 def _describe_exit(process: subprocess.Popen) -> str:
@@ -162,13 +183,26 @@ class _Communicator(RpcCommunicator):
         message = UnityMessage()
         message.header.status = STATUS_OK
         message.unity_input.CopyFrom(inputs)
+        if (size := message.ByteSize()) > MAX_COMMAND_BYTES:  # gRPC would kill the simulator
+            raise SimulatorError(
+                f"the command is {size} bytes, more than the {MAX_COMMAND_BYTES} that gRPC "
+                "delivers to the simulator (memory or text actions too large?); nothing was "
+                "sent, and the environment goes on"
+            )
         self._commands.put((number, message))
-        answered = None
+        answered, deadline = None, time.monotonic() + answer_timeout_s()
         while answered != number:  # earlier numbers: answers nobody waits for any more
             try:
                 answered, answer = self._answers.get(timeout=POLL_S)
             except queue.Empty:
                 self._check_simulator()
+                if time.monotonic() > deadline:
+                    raise SimulatorTimeoutError(
+                        f"the simulator has not answered for {answer_timeout_s():g} s "
+                        "(stopped, or starved of CPU?). If it "
+                        "recovers, the next call goes on (this answer is dropped); otherwise "
+                        f"call env.close(). ${ANSWER_TIMEOUT_VARIABLE} sets the wait."
+                    ) from None
         if isinstance(answer, Exception):
             raise SessionError(f"the connection to the simulator broke: {answer!r}")
         if answer.header.status != STATUS_OK:  # the genuine client raises KeyboardInterrupt

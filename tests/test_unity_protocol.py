@@ -476,3 +476,34 @@ def test_session_open_interrupted_by_ctrl_c_can_be_run_again(clients, tmp_path):
     observations = np.array(env.call("reset")["observations"])
     np.testing.assert_array_equal(observations, ReacherSim(num_agents=20, seed=0).reset({}))
     assert env.close()["returncode"] == -signal.SIGKILL
+
+
+@pytest.mark.timeout(120)
+def test_session_refuses_a_command_too_large_for_grpc(clients):
+    """A 5 MB step once exceeded gRPC's 4 MB limit and killed the simulator."""
+    env = clients(flags=SESSION)
+    env.call("reset")
+    actions = random_actions(np.random.default_rng(13))
+    answer = env.call("step", actions=actions, memory_floats=70_000)  # 20 x 70,000 floats
+    assert answer["error"] == "SimulatorError" and "nothing was sent" in answer["message"]
+    assert len(env.call("step", actions=actions)["rewards"]) == 20  # the simulator lives on
+    assert env.close()["returncode"] == -signal.SIGKILL
+
+
+@pytest.mark.timeout(120)
+def test_session_reports_a_frozen_simulator_after_its_timeout(clients):
+    env = clients(flags=SESSION, env={**os.environ, "REACHER_ANSWER_TIMEOUT_S": "2"})
+    env.call("reset")
+    simulator, rng = env.opened["simulator_pid"], np.random.default_rng(14)
+    os.kill(simulator, signal.SIGSTOP)
+    try:
+        start = time.monotonic()
+        answer = env.call("step", actions=random_actions(rng))
+        assert 2 <= time.monotonic() - start < 6
+        assert answer["error"] == "SimulatorTimeoutError"
+        assert "has not answered for 2 s" in answer["message"]
+    finally:
+        os.kill(simulator, signal.SIGCONT)
+    actions = random_actions(rng)  # it recovered: the next call answers its own command
+    np.testing.assert_array_equal(env.call("step", actions=actions)["previous_actions"], actions)
+    assert env.close()["returncode"] == -signal.SIGKILL

@@ -15,6 +15,7 @@ Prints one JSON line once the environment is open (or failed to open), then answ
 command read from stdin with one JSON line:
   {"cmd": "reset", "train_mode": bool, "config": {...}}  -> observations, agents
   {"cmd": "step", "actions": [[...] * 4] * 20}            -> observations, rewards, dones, ...
+      (optional "memory_floats": N sends N zeros of memory per agent)
   {"cmd": "episode"}  random actions until any agent is done -> steps, distinct rewards, ...
   {"cmd": "open", "worker_id": N}  open a second environment in this process -> its error
   {"cmd": "close"}    close() and reap the simulator     -> its return code
@@ -73,7 +74,9 @@ def serve_commands(env: UnityEnvironment, brain: str, environment_class: type) -
                 info = env.reset(train_mode=command.get("train_mode", True), config=config)[brain]
                 reply(observations=info.vector_observations.tolist(), agents=info.agents)
             elif command["cmd"] == "step":
-                info = env.step(np.array(command["actions"]))[brain]
+                floats = command.get("memory_floats")  # per agent, to make a huge command
+                memory = None if floats is None else np.zeros((20, floats))
+                info = env.step(np.array(command["actions"]), memory=memory)[brain]
                 reply(
                     observations=info.vector_observations.tolist(),
                     rewards=info.rewards,
