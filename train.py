@@ -217,7 +217,7 @@ def config_help() -> str:
     return "\n".join(lines)
 
 
-def _at_least(low: int) -> Callable[[str], int]:
+def at_least(low: int) -> Callable[[str], int]:
     """An argparse type: an int >= ``low``, else argparse's one-line error naming the option."""
 
     def parse(text: str) -> int:
@@ -284,7 +284,7 @@ def main(argv: list[str] | None = None) -> TrainResult:
         default="sim",
         help="sim: the in-process simulator; unity: Reacher_Linux/Reacher.x86_64 via unityagents",
     )
-    parser.add_argument("--episodes", type=_at_least(0), default=200, help="episodes to train")
+    parser.add_argument("--episodes", type=at_least(0), default=200, help="episodes to train")
     parser.add_argument("--seed", type=int, default=0, help="seed of the environment and agent")
     parser.add_argument(
         "--out",
@@ -295,7 +295,7 @@ def main(argv: list[str] | None = None) -> TrainResult:
     parser.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
     parser.add_argument(
         "--max-steps",
-        type=_at_least(1),
+        type=at_least(1),
         default=None,
         help="end episodes after this many env steps; None: at the time limit (1001 steps)",
     )
@@ -305,7 +305,7 @@ def main(argv: list[str] | None = None) -> TrainResult:
         default=None,
         help="checkpoint dir to start from (= --out: continue that run)",
     )
-    parser.add_argument("--threads", type=_at_least(1), default=1, help="torch CPU threads")
+    parser.add_argument("--threads", type=at_least(1), default=1, help="torch CPU threads")
     parser.add_argument(
         "--learn-while-stepping",
         choices=("auto", "on", "off"),
@@ -320,7 +320,7 @@ def main(argv: list[str] | None = None) -> TrainResult:
         help="run the learner's update eagerly, not as one compiled graph (which takes 30-70 s "
         "to compile the first time, seconds once cached)",
     )
-    parser.add_argument("--worker-id", type=_at_least(0), default=0, help="unity: port 5005 + this")
+    parser.add_argument("--worker-id", type=at_least(0), default=0, help="unity: port 5005 + this")
     parser.add_argument("--no-progress", action="store_true", help="no live progress bar")
     parser.add_argument("--stop-when-solved", action="store_true", help="end at the window end")
     parser.add_argument(

@@ -23,6 +23,7 @@ import dataclasses
 import json
 import os
 import socket
+import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -141,6 +142,30 @@ def tune_trial(params: dict, study: Study) -> None:
     # Drawn values can repeat after rounding; the trial id keeps directories apart.
     prefix = tune.get_context().get_trial_id() if study.by_trial else None
     train_run(study, params, run_name(params, prefix), tune.report)
+
+
+def checked_settings(parser: argparse.ArgumentParser, items: list[str]) -> dict[str, object]:
+    """``--set KEY=VALUE`` items as ``DDPGConfig`` fields, each known and in its range, or
+    argparse's one-line error: checked before Ray starts, not inside every trial."""
+    from ddpg_agent import DDPGConfig
+    from train import parse_overrides
+
+    try:
+        settings = parse_overrides(items)
+        DDPGConfig(**settings)
+    except (TypeError, ValueError) as e:
+        parser.error(str(e))
+    return settings
+
+
+def command_line(main: Callable[[], None]) -> int:
+    """Run a study's ``main`` as a command: Ctrl-C ends it with status 130 and one line."""
+    try:
+        main()
+    except KeyboardInterrupt:
+        print("interrupted: run the same command again to resume the study", file=sys.stderr)
+        return 130
+    return 0
 
 
 def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:

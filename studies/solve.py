@@ -22,6 +22,7 @@ import csv
 import dataclasses
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -29,7 +30,14 @@ import numpy as np
 from ray import tune
 
 from scores import read_scores
-from studies.runner import Study, add_cluster_arguments, run_study
+from studies.runner import (
+    Study,
+    add_cluster_arguments,
+    checked_settings,
+    command_line,
+    run_study,
+)
+from train import at_least
 
 
 @dataclasses.dataclass
@@ -106,9 +114,9 @@ def write_summary(out: Path, results: list[SeedResult], meta: dict) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
-    parser.add_argument("--max-episodes", type=int, default=200)
-    parser.add_argument("--eval-episodes", type=int, default=10)
-    parser.add_argument("--max-steps", type=int, default=None, help="truncate episodes (tests)")
+    parser.add_argument("--max-episodes", type=at_least(1), default=200)
+    parser.add_argument("--eval-episodes", type=at_least(1), default=10)
+    parser.add_argument("--max-steps", type=at_least(1), default=None, help="truncate episodes")
     parser.add_argument("--out", type=Path, default=Path("results/solve"))
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE")
     add_cluster_arguments(parser)
@@ -116,9 +124,7 @@ def main(argv: list[str] | None = None) -> None:
     if len(set(args.seeds)) != len(args.seeds):  # two trials would write one seed_<k>/
         parser.error(f"--seeds must differ, got {' '.join(map(str, args.seeds))}")
 
-    from train import parse_overrides
-
-    overrides = parse_overrides(args.set)
+    overrides = checked_settings(parser, args.set)
     out = args.out.resolve()
     study = Study(
         out=out,
@@ -162,4 +168,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(command_line(main))

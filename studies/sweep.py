@@ -19,14 +19,22 @@ printed is ``best: RUN window_mean X``.
 import argparse
 import json
 import math
+import sys
 from pathlib import Path
 
 import numpy as np
 from ray import tune
 
 from scores import read_scores
-from studies.runner import METRIC, Study, add_cluster_arguments, run_study
-from train import parse_overrides
+from studies.runner import (
+    METRIC,
+    Study,
+    add_cluster_arguments,
+    checked_settings,
+    command_line,
+    run_study,
+)
+from train import at_least, parse_overrides
 
 
 def values(key: str, texts: list[str]) -> list[object]:
@@ -101,8 +109,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--name", required=True, help="results/experiments/NAME")
     parser.add_argument("--out", type=Path, default=None, help="instead of the above")
-    parser.add_argument("--episodes", type=int, default=30)
-    parser.add_argument("--max-steps", type=int, default=None, help="truncate episodes (tests)")
+    parser.add_argument("--episodes", type=at_least(1), default=30)
+    parser.add_argument("--max-steps", type=at_least(1), default=None, help="truncate episodes")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     many = {"action": "append", "default": [], "metavar": ("KEY", "VALUE")}
     parser.add_argument("--grid", nargs="+", help="every value of KEY", **many)
@@ -110,7 +118,7 @@ def main(argv: list[str] | None = None) -> None:
     pair = {"nargs": 3, "action": "append", "default": [], "metavar": ("KEY", "LOW", "HIGH")}
     parser.add_argument("--uniform", help="a value drawn uniformly in [LOW, HIGH]", **pair)
     parser.add_argument("--loguniform", help="... with a uniform logarithm", **pair)
-    parser.add_argument("--samples", type=int, default=1, help="draws (times the grid)")
+    parser.add_argument("--samples", type=at_least(1), default=1, help="draws (times the grid)")
     parser.add_argument("--optuna", action="store_true", help="draw with Optuna's TPE")
     parser.add_argument("--milestones", type=int, nargs="*", default=[10, 20, 30])
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="fixed fields")
@@ -118,9 +126,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     try:
         space = search_space(args)
-        fixed = parse_overrides(args.set)
     except ValueError as e:
         parser.error(str(e))
+    fixed = checked_settings(parser, args.set)
     search_alg = None
     if args.optuna:
         # Optuna proposes each trial from the ones before; it cannot walk a grid.
@@ -149,4 +157,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(command_line(main))

@@ -10,7 +10,6 @@ import pytest
 
 from ddpg_agent import ACTOR_FILE, CRITIC2_FILE
 from run_folder import LOCK_FILE, RunFolderBusyError, writer_lock
-from studies import solve
 from train import cli, main
 
 REPO = Path(__file__).resolve().parents[1]
@@ -75,10 +74,3 @@ def test_overwrite_leaves_nothing_of_the_former_run(tmp_path):
     main([*FAST, "--out", str(out), "--overwrite"])
     assert not (out / CRITIC2_FILE).exists() and not (out / "best" / CRITIC2_FILE).exists()
     assert (out / ACTOR_FILE).exists() and (out / "best" / ACTOR_FILE).exists()
-
-
-def test_a_study_refuses_duplicate_seeds_before_starting(tmp_path, capsys):
-    with pytest.raises(SystemExit):
-        solve.main(["--seeds", "0", "0", "--out", str(tmp_path / "s")])
-    assert "--seeds must differ, got 0 0" in capsys.readouterr().err
-    assert not (tmp_path / "s").exists()

@@ -15,7 +15,7 @@ import reacher.mjcf
 import reacher.sim
 from scores import read_scores
 from studies import dynamics_fidelity, solve, sweep
-from studies.runner import MedianAtMilestones, connect, run_name
+from studies.runner import MedianAtMilestones, command_line, connect, run_name
 
 TINY = ["--max-steps", "20"]  # 20-step episodes: the runner is under test, not learning
 
@@ -131,3 +131,48 @@ def test_dynamics_study_writes_one_row_per_variant(local_ray, tmp_path, capsys):
     dynamics_fidelity.main(args)  # again: both trials have finished, the table is rebuilt
     assert "resuming the study" in capsys.readouterr().out
     assert (out / "random_policy.csv").read_text() == table
+
+
+# ----- arguments and Ctrl-C: checked before Ray starts ---------------------------------------
+def test_a_study_refuses_duplicate_seeds_before_starting(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        solve.main(["--seeds", "0", "0", "--out", str(tmp_path / "s")])
+    assert "--seeds must differ, got 0 0" in capsys.readouterr().err
+    assert not (tmp_path / "s").exists()
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--eval-episodes", "0"], "--eval-episodes: must be an int >= 1, got '0'"),
+        (["--max-steps", "0"], "--max-steps: must be an int >= 1, got '0'"),
+        (["--set", "nosuchkey=1"], "bad setting 'nosuchkey=1'"),
+        (["--set", "gamma=5"], "gamma must be a number in [0, 1], got 5"),
+    ],
+)
+def test_a_study_checks_its_arguments_in_one_line_before_starting(
+    tmp_path, capsys, arguments, message
+):
+    with pytest.raises(SystemExit) as exit:
+        solve.main(["--seeds", "0", "--out", str(tmp_path / "s"), *arguments])
+    assert exit.value.code == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert message in error[-1] and error[0].startswith("usage:")  # usage, then one line
+    assert not any("Traceback" in line or "error" in line for line in error[:-1])
+    assert not (tmp_path / "s").exists()
+
+
+def test_a_sweep_refuses_zero_samples_before_starting(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        sweep.main(["--name", "x", "--out", str(tmp_path / "w"), "--samples", "0"])
+    assert "--samples: must be an int >= 1, got '0'" in capsys.readouterr().err
+
+
+def test_ctrl_c_ends_a_study_command_with_130_and_one_line(capsys):
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    assert command_line(interrupted) == 130
+    assert capsys.readouterr().err == (
+        "interrupted: run the same command again to resume the study\n"
+    )
