@@ -14,7 +14,8 @@ From the command line (one torch thread by default; docs/performance.md, learner
 
 ``--out`` receives ``scores.csv``, ``config.json``, the final checkpoint and ``best/``, the
 checkpoint of the best 100-episode window. A directory that already holds a run is refused
-unless ``--resume`` names it too (the run continues there) or ``--overwrite`` is given.
+unless ``--resume`` names it too (the run continues there, with the settings it had unless
+``--change-settings`` records a new segment) or ``--overwrite`` is given.
 Exit status: 0 done, 1 an error (one line on stderr), 2 a bad option, 130 stopped by Ctrl-C or
 SIGTERM after saving. ``python train.py --help`` lists every setting.
 """
@@ -260,6 +261,42 @@ def _check_out(out: Path, resume: Path | None, overwrite: bool) -> TrainResult |
     return read_scores(log)
 
 
+def _segments(out: Path, settings: dict, history: TrainResult | None, change: bool) -> list[dict]:
+    """The settings of a run continued in place, as ``config.json`` will record them.
+
+    The same settings as the run had: no segments. Others are refused, naming each field
+    that differs, unless ``change`` (``--change-settings``): then every segment so far and
+    this one, each with its first episode.
+    """
+    path = out / "config.json"
+    if not path.is_file():
+        return []
+    before = json.loads(path.read_text())
+    old = {key: before.get(key) for key in ("env", "seed", "max_steps")}
+    old["config"] = {**settings["config"], **before.get("config", {})}
+    differences = [
+        f"{key} {old[key]!r} -> {settings[key]!r}"
+        for key in ("env", "seed", "max_steps")
+        if old[key] != settings[key]
+    ]
+    differences += [
+        f"{key} {old['config'][key]!r} -> {value!r}"
+        for key, value in settings["config"].items()
+        if json.loads(json.dumps(value)) != old["config"][key]  # tuples were saved as lists
+    ]
+    if not differences:
+        return before.get("segments", [])
+    if not change:
+        raise ValueError(
+            f"{out} was trained with other settings ({'; '.join(differences)}): pass "
+            "--change-settings to continue it with these, or start a new --out"
+        )
+    first = {key: before.get(key) for key in ("env", "seed", "max_steps", "config")}
+    segments = before.get("segments") or [{"from_episode": 1, **first}]
+    done = 0 if history is None else len(history.scores)
+    return [*segments, {"from_episode": done + 1, **settings}]
+
+
 def _clear_run(out: Path) -> None:
     """Remove a former run's files from ``out`` (only those train.py writes)."""
     for directory in (out, out / "best"):
@@ -293,6 +330,12 @@ def main(argv: list[str] | None = None) -> TrainResult:
         help="directory for scores.csv, config.json and the checkpoints",
     )
     parser.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
+    parser.add_argument(
+        "--change-settings",
+        action="store_true",
+        help="continue a run (--resume OUT --out OUT) with other settings than it had; "
+        "config.json records each segment's settings and first episode",
+    )
     parser.add_argument(
         "--max-steps",
         type=at_least(1),
@@ -338,6 +381,10 @@ def main(argv: list[str] | None = None) -> TrainResult:
     if args.resume is not None and not args.resume.is_dir():
         raise FileNotFoundError(f"--resume {args.resume}: no such checkpoint directory")
     history = _check_out(args.out, args.resume, args.overwrite)
+    in_place = args.resume is not None and args.resume.resolve() == args.out.resolve()
+    settings = {"env": args.env, "seed": args.seed, "max_steps": args.max_steps}
+    settings["config"] = dataclasses.asdict(config)
+    segments = _segments(args.out, settings, history, args.change_settings) if in_place else []
     torch.set_num_threads(args.threads)
 
     overlap = {"auto": args.env == "unity", "on": True, "off": False}[args.learn_while_stepping]
@@ -359,13 +406,12 @@ def main(argv: list[str] | None = None) -> TrainResult:
         # changes nothing and leaves no directory behind.
         args.out.mkdir(parents=True, exist_ok=True)
         with writer_lock(args.out):  # one run at a time writes here
-            if args.resume is None or args.resume.resolve() != args.out.resolve():
+            if not in_place:
                 _clear_run(args.out)  # a new run, or --overwrite: nothing of a former one stays
-            run_info = {"env": args.env, "seed": args.seed, "max_steps": args.max_steps}
-            run_info |= {"compiled": agent.compiled, "learn_while_stepping": overlap}
-            (args.out / "config.json").write_text(
-                json.dumps({**run_info, "config": dataclasses.asdict(config)}, indent=2) + "\n"
-            )
+            run_info = {**settings, "compiled": agent.compiled, "learn_while_stepping": overlap}
+            if segments:
+                run_info["segments"] = segments
+            (args.out / "config.json").write_text(json.dumps(run_info, indent=2) + "\n")
             result = train(
                 env,
                 agent,

@@ -2,6 +2,7 @@
 
 import csv
 import io
+import json
 import os
 import re
 import signal
@@ -480,3 +481,29 @@ def test_smoke_training_through_unityagents(tmp_path, free_worker_id):
     assert "episodes: 2" in done.stdout
     assert read_scores(tmp_path / "scores.csv").scores.shape == (2, 20)
     assert (tmp_path / ACTOR_FILE).is_file()
+
+
+def test_resuming_with_other_settings_is_refused_naming_them(in_tmp):
+    """A resume once took other settings silently and overwrote config.json."""
+    main(["--episodes", "2", "--out", "run", *FAST_CLI])
+    files = {p: p.read_bytes() for p in sorted((in_tmp / "run").rglob("*")) if p.is_file()}
+    resume = ["--resume", "run", "--out", "run"]
+    with pytest.raises(ValueError, match=r"other settings \(gamma 0\.95 -> 0\.5\)"):
+        main(["--episodes", "1", *resume, *FAST_CLI, "gamma=0.5"])
+    with pytest.raises(ValueError, match=r"max_steps 20 -> 30"):
+        main(["--episodes", "1", *resume, *FAST_CLI[:2], "--max-steps", "30", *FAST_CLI[4:]])
+    assert files == {p: p.read_bytes() for p in files}  # nothing changed
+
+
+def test_change_settings_records_each_segment(in_tmp):
+    main(["--episodes", "2", "--out", "run", *FAST_CLI])
+    resume = ["--resume", "run", "--out", "run", "--change-settings"]
+    main(["--episodes", "1", *resume, *FAST_CLI, "gamma=0.5"])
+    config = json.loads((in_tmp / "run" / "config.json").read_text())
+    assert config["config"]["gamma"] == 0.5
+    first, second = config["segments"]
+    assert (first["from_episode"], first["config"]["gamma"]) == (1, 0.95)
+    assert (second["from_episode"], second["config"]["gamma"]) == (3, 0.5)
+    assert read_scores(in_tmp / "run" / "scores.csv").scores.shape[0] == 3
+    main(["--episodes", "1", "--resume", "run", "--out", "run", *FAST_CLI, "gamma=0.5"])
+    assert len(json.loads((in_tmp / "run" / "config.json").read_text())["segments"]) == 2
