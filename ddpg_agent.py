@@ -184,8 +184,8 @@ class Agent:
     seed fixes the network initialisation (through torch's global RNG), the noise, the
     warm-up actions and the replay sampling: same seed, same run on the CPU.
     ``compiled=True`` runs each update as one ``torch.compile``d graph (``compiled_update``:
-    the same math, about half the time on a CPU, 30-70 s of compiling the first time); where
-    that cannot work the agent says why in one line and stays eager.
+    the same math in about two thirds of the time on a CPU; 30-70 s of compiling the first
+    time); where that cannot work the agent says why in one line and stays eager.
     ``learn_while_stepping=True`` runs each update in a learner thread while the environment
     computes the step: ``act`` samples the batch and starts the update, the next ``step``
     waits for it. The networks act exactly as often updated as otherwise; each batch lacks
