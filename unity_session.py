@@ -34,7 +34,7 @@ import socket
 import subprocess
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, Future
 from typing import ClassVar
 
 import grpc
@@ -97,6 +97,29 @@ def _describe_exit(process: subprocess.Popen) -> str:
     return f"exited with status {status}"
 
 
+class _DaemonExecutor(Executor):
+    """Runs each gRPC call in a daemon thread of its own.
+
+    The genuine client's server uses a `ThreadPoolExecutor`, whose threads Python joins at
+    exit before it runs the client's `atexit` close; the handler that waits for the next
+    command then never returns, and a script that ends without `close()` hangs (pitfall 5).
+    The simulator makes one call at a time, so a thread per call is no cost.
+    """
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        future: Future = Future()
+
+        def run() -> None:
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(fn(*args, **kwargs))
+                except BaseException as error:
+                    future.set_exception(error)
+
+        threading.Thread(target=run, name="unity-grpc", daemon=True).start()
+        return future
+
+
 class _Communicator(RpcCommunicator):
     """The genuine gRPC communicator, with an `exchange` that survives Ctrl-C and a dead peer.
 
@@ -137,7 +160,7 @@ class _Communicator(RpcCommunicator):
 
     def _handshake(self, inputs: UnityInput) -> UnityOutput:
         """RpcCommunicator.initialize, waiting in slices and watching the simulator."""
-        self.server = grpc.server(ThreadPoolExecutor(max_workers=10))
+        self.server = grpc.server(_DaemonExecutor())
         self.unity_to_external = UnityToExternalServicerImplementation()
         add_UnityToExternalServicer_to_server(self.unity_to_external, self.server)
         self.server.add_insecure_port(f"[::]:{self.port}")

@@ -507,3 +507,23 @@ def test_session_reports_a_frozen_simulator_after_its_timeout(clients):
     actions = random_actions(rng)  # it recovered: the next call answers its own command
     np.testing.assert_array_equal(env.call("step", actions=actions)["previous_actions"], actions)
     assert env.close()["returncode"] == -signal.SIGKILL
+
+
+@pytest.mark.timeout(120)
+def test_session_script_that_never_closes_exits_promptly_after_an_error(free_worker_id):
+    """Such a script once hung at exit (its gRPC handler thread was joined, never returning)."""
+    worker_id = free_worker_id()
+    code = (
+        "from unity_session import UnityEnvironment\n"
+        f"env = UnityEnvironment(file_name={str(LAUNCHER)!r}, worker_id={worker_id})\n"
+        "env.reset()\n"
+        "raise RuntimeError('uncaught, and no close()')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 1 and "uncaught, and no close()" in done.stderr
+    deadline = time.monotonic() + 5
+    while simulators_on({5005 + worker_id}) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not simulators_on({5005 + worker_id})
