@@ -38,10 +38,10 @@ import torch
 
 from ddpg_agent import Agent, DDPGConfig
 from environments import open_env
+from scripts.regenerate_unity_messages import legacy_client_environment
 from train import run_episode
 
 REPO = Path(__file__).resolve().parents[1]
-LEGACY = Path(sys.prefix) / "unityagents-2018"  # as scripts/regenerate_unity_messages.py
 VARIANTS = {  # name: (environment, compiled learner, 2018 client, learn while stepping)
     "course, before": ("unity", False, True, False),
     "course, now": ("unity", True, False, True),
@@ -79,10 +79,10 @@ def run_variant(variant: str, episodes: int, worker_id: int) -> list[float]:
     """``measure`` in a child process, with the 2018 client where the variant asks for it."""
     env = dict(os.environ)
     if VARIANTS[variant][2]:
-        if not (LEGACY / "communicator_objects").is_dir():
-            raise SystemExit(f"{LEGACY} is missing: run ./setup.sh")
-        env["PYTHONPATH"] = str(LEGACY)
-        env["PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION"] = "python"
+        try:
+            env = legacy_client_environment(env)
+        except FileNotFoundError as error:
+            raise SystemExit(str(error)) from None
     command = [sys.executable, "-m", "benchmarks.course_speed", "--child", variant]
     command += ["--episodes", str(episodes), "--worker-id", str(worker_id)]
     done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)

@@ -23,6 +23,7 @@ import importlib.util
 import shutil
 import sys
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 from google.protobuf import descriptor_pb2
@@ -30,6 +31,15 @@ from grpc_tools import protoc
 
 PACKAGE = "communicator_objects"
 LEGACY_DIR = Path(sys.prefix) / "unityagents-2018"  # the 2018 modules and protobuf 3.20.3
+
+
+def legacy_client_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """``environ`` for a process that runs the client as shipped: the kept 2018 modules on
+    pure-Python protobuf 3.20.3 (FileNotFoundError before ``setup.sh`` has kept them)."""
+    if not (LEGACY_DIR / PACKAGE).is_dir():
+        raise FileNotFoundError(f"{LEGACY_DIR} is missing: run ./setup.sh")
+    legacy = {"PYTHONPATH": str(LEGACY_DIR), "PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION": "python"}
+    return {**environ, **legacy}
 
 
 def installed_package() -> Path:

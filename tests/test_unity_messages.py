@@ -18,16 +18,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from scripts.regenerate_unity_messages import legacy_client_environment
+
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "tests" / "unity_messages_script.py"
-LEGACY = Path(sys.prefix) / "unityagents-2018"  # as scripts/regenerate_unity_messages.py
 
 
 def messages(legacy: bool) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PROTOCOL_BUFFERS")}
     if legacy:
-        env["PYTHONPATH"] = str(LEGACY)
-        env["PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION"] = "python"
+        env = legacy_client_environment(env)  # FileNotFoundError before ./setup.sh
     done = subprocess.run(
         [sys.executable, str(SCRIPT)], env=env, capture_output=True, text=True, timeout=60
     )
@@ -37,7 +37,6 @@ def messages(legacy: bool) -> dict:
 
 @pytest.fixture(scope="module")
 def both() -> tuple[dict, dict]:
-    assert (LEGACY / "communicator_objects").is_dir(), f"{LEGACY} is missing: run ./setup.sh"
     return messages(legacy=True), messages(legacy=False)
 
 
