@@ -76,18 +76,26 @@ class SimulatorTimeoutError(SessionError):
     """The simulator is alive but has not answered in time (stopped, or starved of CPU)."""
 
 
+def _from_environment(variable: str, default: float, kind: type, allowed: str, ok) -> float:
+    """``$variable`` read as ``kind``, or ``default`` where it is unset; a ``SessionError``
+    naming ``allowed`` where it does not parse or ``ok(value)`` is false."""
+    text = os.environ.get(variable)
+    if text is None:
+        return default
+    try:
+        value = kind(text)
+    except ValueError:
+        value = None
+    if value is None or not ok(value):
+        raise SessionError(f"{variable} must be {allowed}, got {text!r}")
+    return value
+
+
 def answer_timeout_s() -> float:
     """``$REACHER_ANSWER_TIMEOUT_S`` if set (seconds > 0), else ``ANSWER_TIMEOUT_S``."""
-    text = os.environ.get(ANSWER_TIMEOUT_VARIABLE, str(ANSWER_TIMEOUT_S))
-    try:
-        seconds = float(text)
-    except ValueError:
-        seconds = 0.0
-    if not seconds > 0:
-        raise SessionError(
-            f"{ANSWER_TIMEOUT_VARIABLE} must be a number of seconds > 0, got {text!r}"
-        )
-    return seconds
+    return _from_environment(
+        ANSWER_TIMEOUT_VARIABLE, ANSWER_TIMEOUT_S, float, "a number of seconds > 0", lambda v: v > 0
+    )
 
 
 def _describe_exit(process: subprocess.Popen) -> str:
@@ -213,7 +221,8 @@ class _Communicator(RpcCommunicator):
                 "sent, and the environment goes on"
             )
         self._commands.put((number, message))
-        answered, deadline = None, time.monotonic() + answer_timeout_s()
+        timeout = answer_timeout_s()
+        answered, deadline = None, time.monotonic() + timeout
         while answered != number:  # earlier numbers: answers nobody waits for any more
             try:
                 answered, answer = self._answers.get(timeout=POLL_S)
@@ -221,7 +230,7 @@ class _Communicator(RpcCommunicator):
                 self._check_simulator()
                 if time.monotonic() > deadline:
                     raise SimulatorTimeoutError(
-                        f"the simulator has not answered for {answer_timeout_s():g} s "
+                        f"the simulator has not answered for {timeout:g} s "
                         "(stopped, or starved of CPU?). If it "
                         "recovers, the next call goes on (this answer is dropped); otherwise "
                         f"call env.close(). ${ANSWER_TIMEOUT_VARIABLE} sets the wait."
@@ -250,18 +259,18 @@ class _Communicator(RpcCommunicator):
     def _check_simulator(self, opening: bool = False) -> None:
         """Raise `SimulatorDiedError` if the simulator process has exited."""
         process = self._environment.proc1  # None when attached to the Unity editor
-        if process is not None and process.poll() is not None and opening:
+        if process is None or process.poll() is None:
+            return
+        died = f"the simulator {process.args[0]} (pid {process.pid}) {_describe_exit(process)}"
+        if opening:
             raise SimulatorDiedError(
-                f"the simulator {process.args[0]} (pid {process.pid}) {_describe_exit(process)} "
-                "before it answered: its own error message, on stderr, says why"
+                f"{died} before it answered: its own error message, on stderr, says why"
             )
-        if process is not None and process.poll() is not None:
-            raise SimulatorDiedError(
-                f"the simulator {process.args[0]} (pid {process.pid}) "
-                f"{_describe_exit(process)}, so this environment will never answer again. "
-                "Call env.close(), then open a new environment in a new process (in Jupyter: "
-                "restart the kernel; unityagents opens one environment per process)."
-            )
+        raise SimulatorDiedError(
+            f"{died}, so this environment will never answer again. "
+            "Call env.close(), then open a new environment in a new process (in Jupyter: "
+            "restart the kernel; unityagents opens one environment per process)."
+        )
 
 
 def default_worker_id() -> int:
@@ -270,14 +279,7 @@ def default_worker_id() -> int:
     Lets two notebooks, or a notebook and a test run, open environments side by side without
     editing the course's ``UnityEnvironment(file_name=...)`` line.
     """
-    text = os.environ.get(WORKER_ID_VARIABLE, "0")
-    try:
-        worker_id = int(text)
-    except ValueError:
-        worker_id = -1
-    if worker_id < 0:
-        raise SessionError(f"{WORKER_ID_VARIABLE} must be an int >= 0, got {text!r}")
-    return worker_id
+    return _from_environment(WORKER_ID_VARIABLE, 0, int, "an int >= 0", lambda v: v >= 0)
 
 
 class UnityEnvironment(GenuineUnityEnvironment):
