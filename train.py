@@ -236,10 +236,10 @@ def at_least(low: int) -> Callable[[str], int]:
 RUN_FILES = ("scores.csv", "config.json", ACTOR_FILE)  # any of them: the directory holds a run
 
 
-def _check_out(out: Path, resume: Path | None, overwrite: bool) -> TrainResult | None:
+def _check_out(out: Path, in_place: bool, overwrite: bool) -> TrainResult | None:
     """Check that ``out`` can take the run; return the history of the run to continue there.
 
-    A directory that holds a run is continued (``--resume`` names it too), replaced
+    A directory that holds a run is continued (``in_place``: ``--resume`` names it too), replaced
     (``--overwrite``), or refused: a run is never lost to a mistyped command. Nothing is
     created here: ``main`` makes ``out`` only once every check has passed, so a refused
     command leaves no directory behind.
@@ -249,7 +249,6 @@ def _check_out(out: Path, resume: Path | None, overwrite: bool) -> TrainResult |
     existing = next(p for p in (out.absolute(), *out.absolute().parents) if p.exists())
     if not existing.is_dir():
         raise NotADirectoryError(f"--out {out}: {existing} is not a directory")
-    in_place = resume is not None and out.exists() and resume.resolve() == out.resolve()
     if not in_place and not overwrite and any((out / name).exists() for name in RUN_FILES):
         raise FileExistsError(
             f"--out {out} already holds a run: pass --resume {out} to continue it, "
@@ -380,8 +379,9 @@ def main(argv: list[str] | None = None) -> TrainResult:
         parser.error(str(e))
     if args.resume is not None and not args.resume.is_dir():
         raise FileNotFoundError(f"--resume {args.resume}: no such checkpoint directory")
-    history = _check_out(args.out, args.resume, args.overwrite)
+    # --resume is a directory by now, so it names --out only where --out exists.
     in_place = args.resume is not None and args.resume.resolve() == args.out.resolve()
+    history = _check_out(args.out, in_place, args.overwrite)
     settings = {"env": args.env, "seed": args.seed, "max_steps": args.max_steps}
     settings["config"] = dataclasses.asdict(config)
     segments = _segments(args.out, settings, history, args.change_settings) if in_place else []
