@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
+from torch._inductor import config as inductor_config
 from torch.func import functional_call, grad
 
 if TYPE_CHECKING:
@@ -78,6 +79,9 @@ class CompiledUpdate:
         self.critic_moments = self._zero_moments(self.critic_params)
         # A tensor, so that a new step count is new data, not a new graph.
         self.step = torch.zeros((), dtype=torch.float64)
+        # Inductor puts its precompiled C++ headers in the temporary folder whatever its cache
+        # folder is; without them a cold compile takes a few seconds longer and leaves nothing.
+        inductor_config.cpp_cache_precompile_headers = False
         self._function: Callable = torch.compile(self.update, fullgraph=True, dynamic=False)
 
     @staticmethod

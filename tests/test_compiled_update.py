@@ -7,6 +7,10 @@ it must agree with the eager ``Agent.learn`` (``nn.Module``s, fused ``torch.opti
 config variant is covered), then compiled by inductor (one compile, about a minute cold).
 """
 
+import getpass
+import tempfile
+from pathlib import Path
+
 import pytest
 import torch
 from test_reference_training import NETWORKS, random_batches
@@ -64,6 +68,8 @@ def test_the_compiled_update_matches_the_eager_agent_in_float64(capsys, monkeypa
         eager.learn(batch)
         compiled.learn(batch)
     assert "compiled the learner's update in" in capsys.readouterr().out
+    leftover = Path(tempfile.gettempdir()) / f"torchinductor_{getpass.getuser()}"
+    assert not (leftover / "precompiled_headers").exists()  # nothing in the temporary folder
     assert compiled.compiled
     assert_same_networks(compiled, eager)
 
