@@ -27,18 +27,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import torch
-from torch import nn
-from torch._inductor import config as inductor_config
-from torch.func import functional_call, grad
+CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "continuous-control"
+# Inductor's cache defaults to the temporary folder, and importing torch._inductor already
+# fixes that default in the environment: set ours before the first torch import below.
+os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(CACHE_DIR / "inductor"))
+
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+from torch._inductor import config as inductor_config  # noqa: E402
+from torch.func import functional_call, grad  # noqa: E402
 
 if TYPE_CHECKING:
     from ddpg_agent import Batch, DDPGConfig
 
-CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "continuous-control"
-# Inductor's cache defaults to the temporary folder, and even the eager agent's fused Adam makes
-# that folder; set ours before torch first asks (on import, before any Agent exists).
-os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(CACHE_DIR / "inductor"))
 BETAS, EPS = (0.9, 0.999), 1e-8  # torch.optim.Adam's defaults, which the agent uses
 
 Tensors = dict[str, torch.Tensor]

@@ -8,6 +8,9 @@ config variant is covered), then compiled by inductor (one compile, about a minu
 """
 
 import getpass
+import os
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -72,6 +75,19 @@ def test_the_compiled_update_matches_the_eager_agent_in_float64(capsys, monkeypa
     assert not (leftover / "precompiled_headers").exists()  # nothing in the temporary folder
     assert compiled.compiled
     assert_same_networks(compiled, eager)
+
+
+def test_importing_the_trainer_points_inductor_at_the_user_cache():
+    # Importing torch._inductor fixes its default (the temporary folder) in the environment,
+    # so compiled_update must set its own first, whatever imports it.
+    environment = {k: v for k, v in os.environ.items() if k != "TORCHINDUCTOR_CACHE_DIR"}
+    code = "import os, train, compiled_update; print(os.environ['TORCHINDUCTOR_CACHE_DIR'])"
+    run = subprocess.run(
+        [sys.executable, "-c", code], env=environment, capture_output=True, text=True, check=True
+    )
+    from compiled_update import CACHE_DIR
+
+    assert run.stdout.strip() == str(CACHE_DIR / "inductor")
 
 
 def test_td3_options_fall_back_to_eager_with_one_line(capsys, monkeypatch):
