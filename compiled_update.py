@@ -76,21 +76,43 @@ class CompiledUpdate:
         self.critic_params, self.critic_buffers = _tensors(agent.critic_local)
         self.actor_target, self.actor_target_buffers = _tensors(agent.actor_target)
         self.critic_target, self.critic_target_buffers = _tensors(agent.critic_target)
-        self.actor_moments = self._zero_moments(self.actor_params)
-        self.critic_moments = self._zero_moments(self.critic_params)
+        # Adam's moments and step count start from the agent's optimizers: zero for a new
+        # agent, a snapshot's for a continued run (``Agent.load_training_state``).
+        self.optimizers = {"actor": agent.actor_optimizer, "critic": agent.critic_optimizer}
+        self.actor_moments = self._moments(agent.actor_optimizer, self.actor_params)
+        self.critic_moments = self._moments(agent.critic_optimizer, self.critic_params)
         # A tensor, so that a new step count is new data, not a new graph.
-        self.step = torch.zeros((), dtype=torch.float64)
+        first = agent.critic_optimizer.state.get(next(iter(agent._critic_params)), {})
+        self.step = torch.tensor(float(first.get("step", 0)), dtype=torch.float64)
         # Inductor puts its precompiled C++ headers in the temporary folder whatever its cache
         # folder is; without them a cold compile takes a few seconds longer and leaves nothing.
         inductor_config.cpp_cache_precompile_headers = False
         self._function: Callable = torch.compile(self.update, fullgraph=True, dynamic=False)
 
     @staticmethod
-    def _zero_moments(params: Tensors) -> tuple[Tensors, Tensors]:
-        return (
-            {k: torch.zeros_like(v) for k, v in params.items()},
-            {k: torch.zeros_like(v) for k, v in params.items()},
-        )
+    def _moments(optimizer: torch.optim.Adam, params: Tensors) -> tuple[Tensors, Tensors]:
+        """Copies of the optimizer's Adam moments (zeros before its first step), by name; its
+        parameters are the module's, in the same order."""
+        states = [optimizer.state.get(p, {}) for p in optimizer.param_groups[0]["params"]]
+        first, second = {}, {}
+        for (key, param), state in zip(params.items(), states, strict=True):
+            first[key] = state.get("exp_avg", torch.zeros_like(param)).clone()
+            second[key] = state.get("exp_avg_sq", torch.zeros_like(param)).clone()
+        return first, second
+
+    def optimizer_state_dicts(self) -> dict[str, dict]:
+        """Both Adam states as ``torch.optim.Adam.state_dict()`` gives them, for snapshots."""
+        moments = {"actor": self.actor_moments, "critic": self.critic_moments}
+        state_dicts = {}
+        for name, optimizer in self.optimizers.items():
+            first, second = moments[name]
+            state_dict = optimizer.state_dict()
+            state_dict["state"] = {
+                i: {"step": self.step.float(), "exp_avg": first[k], "exp_avg_sq": second[k]}
+                for i, k in enumerate(first)
+            }
+            state_dicts[name] = state_dict
+        return state_dicts
 
     def __call__(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
         self.step += 1  # outside the graph: counted inside, float64 Adam gave NaN (torch 2.13)

@@ -460,6 +460,62 @@ class Agent:
         for target, local in zip(self._target_params, self._local_params, strict=True):
             target.lerp_(local, self.config.tau)
 
+    # ----- the whole training state, for snapshots (snapshot.py) ---------------------------
+    def _networks(self) -> dict[str, nn.Module]:
+        names = ("actor_local", "actor_target", "critic_local", "critic_target")
+        names += ("critic2_local", "critic2_target") if self.critic2_local is not None else ()
+        return {name: getattr(self, name) for name in names}
+
+    def training_state(self) -> dict[str, Any]:
+        """Everything a continued run needs to go on as this one would have: every network
+        (targets and BatchNorm statistics included), both Adam states, the noise, the replay
+        buffer, every random generator and the counters; tensors and plain Python only, so
+        that ``torch.load(weights_only=True)`` reads it. The n-step transitions still pending
+        are stored in the buffer first, as the next ``reset`` would store them.
+        Raises ``DivergedError`` if a network holds NaN or infinite values.
+        """
+        self._finish_update()
+        for transition in self.n_step.flush():
+            self.memory.add(*transition)
+        networks = {name: m.state_dict() for name, m in self._networks().items()}
+        _check_finite(networks, "a snapshot")
+        if self._compiled_update is not None:  # it keeps Adam's moments itself
+            optimizers = self._compiled_update.optimizer_state_dicts()
+        else:
+            optimizers = {
+                "actor": self.actor_optimizer.state_dict(),
+                "critic": self.critic_optimizer.state_dict(),
+            }
+        return {
+            "networks": networks,
+            "optimizers": optimizers,
+            "noise": self.noise.state_dict(),
+            "memory": self.memory.state_dict(),
+            "warmup_rng": self._rng.bit_generator.state,
+            "target_noise_rng": self._generator.get_state(),
+            "counters": {"t_step": self.t_step, "updates": self.updates, "episodes": self.episodes},
+        }
+
+    def load_training_state(self, state: dict[str, Any]) -> None:
+        """Continue from ``training_state()`` of an agent with the same config and sizes."""
+        self._finish_update()
+        for name, module in self._networks().items():
+            module.load_state_dict(state["networks"][name])
+        self.actor_optimizer.load_state_dict(state["optimizers"]["actor"])
+        self.critic_optimizer.load_state_dict(state["optimizers"]["critic"])
+        self._compiled_update = None  # rebuilt at the next update, from the optimizers' state
+        self.noise.load_state_dict(state["noise"])
+        self.memory.load_state_dict(state["memory"])
+        self._rng.bit_generator.state = state["warmup_rng"]
+        self._generator.set_state(state["target_noise_rng"])
+        self.n_step.flush()
+        counters = state["counters"]
+        self.t_step, self.updates, self.episodes = (
+            counters["t_step"],
+            counters["updates"],
+            counters["episodes"],
+        )
+
     # ----- checkpoints (file checks: end of this module) ----------------------------------
     def _checkpoint_files(self) -> dict[str, nn.Module]:
         files = {ACTOR_FILE: self.actor_local, CRITIC_FILE: self.critic_local}
@@ -478,13 +534,7 @@ class Agent:
         self._finish_update()
         directory = Path(directory)
         states = {name: m.state_dict() for name, m in self._checkpoint_files().items()}
-        for name, state in states.items():
-            for key, value in state.items():
-                if value.is_floating_point() and not torch.isfinite(value).all():
-                    raise DivergedError(
-                        f"{key} of {name} is NaN or infinite: training diverged, so nothing was "
-                        f"saved to {directory} (smaller learning rates may help)"
-                    )
+        _check_finite(states, str(directory))
         directory.mkdir(parents=True, exist_ok=True)
         sums = []
         for name, state in states.items():
@@ -568,6 +618,26 @@ class ReplayBuffer:
         self._pos = (self._pos + n) % self.capacity
         self._size = min(self._size + n, self.capacity)
 
+    def state_dict(self) -> dict[str, Any]:
+        """The stored rows (a copy: saving a view would save the whole capacity), the ring's
+        position and the sampling generator."""
+        return {
+            "rows": self._data[: self._size].clone(),
+            "pos": self._pos,
+            "generator": self._generator.get_state(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        rows = state["rows"]
+        if rows.shape[0] > self.capacity or rows.shape[1:] != self._data.shape[1:]:
+            raise ValueError(
+                f"the saved buffer holds rows of shape {tuple(rows.shape)}, which do not fit "
+                f"this one's {tuple(self._data.shape)}"
+            )
+        self._data[: len(rows)] = rows
+        self._size, self._pos = len(rows), state["pos"]
+        self._generator.set_state(state["generator"])
+
     def sample(self, batch_size: int) -> Batch:
         """Uniform sample with replacement, as tensors on the buffer's device."""
         if batch_size > self._size:
@@ -614,6 +684,18 @@ class OUNoise:
 
     def decay_scale(self) -> None:
         self.scale = max(self.min_scale, self.scale * self.decay)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "state": torch.from_numpy(self.state.copy()),
+            "scale": self.scale,
+            "rng": self._rng.bit_generator.state,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.state[...] = state["state"].numpy()
+        self.scale = state["scale"]
+        self._rng.bit_generator.state = state["rng"]
 
 
 class NStepAccumulator:
@@ -673,6 +755,17 @@ class CheckpointError(RuntimeError):
 
 class DivergedError(RuntimeError):
     """The networks hold NaN or infinite values; their actions and checkpoints are useless."""
+
+
+def _check_finite(states: dict[str, dict[str, torch.Tensor]], destination: str) -> None:
+    """``DivergedError`` if any of the named state_dicts holds a NaN or infinite value."""
+    for name, state in states.items():
+        for key, value in state.items():
+            if value.is_floating_point() and not torch.isfinite(value).all():
+                raise DivergedError(
+                    f"{key} of {name} is NaN or infinite: training diverged, so nothing was "
+                    f"saved to {destination} (smaller learning rates may help)"
+                )
 
 
 def atomic_write(data: bytes, path: Path) -> None:

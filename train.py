@@ -12,10 +12,13 @@ From the command line (one torch thread by default; docs/performance.md, learner
     python train.py --env unity --episodes 200 --seed 0 --out runs/unity-seed0
     python train.py --env sim --episodes 3 --max-steps 100 --out /tmp/t --set batch_size=64 n_step=3
 
-``--out`` receives ``scores.csv``, ``config.json``, the final checkpoint and ``best/``, the
-checkpoint of the best 100-episode window. A directory that already holds a run is refused
-unless ``--resume`` names it too (the run continues there, with the settings it had unless
-``--change-settings`` records a new segment) or ``--overwrite`` is given.
+``--out`` receives ``scores.csv``, ``config.json``, the final checkpoint, ``best/`` (the
+checkpoint of the best 100-episode window) and ``snapshot.pt``, the whole training state,
+written every ``--snapshot-every`` episodes and at every stop. ``--resume OUT --out OUT``
+continues the run from that snapshot whatever ended it (a kill, a dead simulator, a full
+disk), with the settings it had unless ``--change-settings`` records a new segment. A
+directory that already holds a run is refused unless ``--resume`` names it too or
+``--overwrite`` is given; ``--resume OTHER`` warm-starts a new run from OTHER's networks.
 Exit status: 0 done, 1 an error (one line on stderr), 2 a bad option, 130 stopped by Ctrl-C or
 SIGTERM after saving. ``python train.py --help`` lists every setting.
 """
@@ -25,6 +28,8 @@ import ast
 import dataclasses
 import itertools
 import json
+import math
+import os
 import signal
 import sys
 import time
@@ -35,10 +40,21 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ddpg_agent import ACTOR_FILE, CRITIC2_FILE, CRITIC_FILE, Agent, DDPGConfig
+from ddpg_agent import (
+    ACTOR_FILE,
+    CHECKSUM_FILE,
+    CRITIC2_FILE,
+    CRITIC_FILE,
+    Agent,
+    CheckpointError,
+    DDPGConfig,
+    DivergedError,
+    atomic_write,
+)
 from environments import EpisodicEnv, open_env
 from run_folder import writer_lock
 from scores import SOLVE_SCORE, WINDOW, ScoresLog, TrainResult, read_scores
+from snapshot import SNAPSHOT_FILE, restore_snapshot, save_snapshot
 
 
 def run_episode(
@@ -97,6 +113,7 @@ def train(
     stop_when_solved: bool = False,
     on_episode_end: Callable[[TrainResult], bool | None] | None = None,
     history: TrainResult | None = None,
+    snapshot_every: int = 0,
 ) -> TrainResult:
     """Train for ``n_episodes`` (each at most ``max_steps`` env steps if given).
 
@@ -109,11 +126,14 @@ def train(
     ``stop_when_solved`` ends the run at the window end, as the course notebook does.
     ``on_episode_end(result_so_far)`` may return True to stop. Ctrl-C stops cleanly:
     the result so far comes back with ``interrupted=True`` (a partial episode is dropped).
-    To resume, ``agent.load(directory)`` before calling this; to continue the same run,
-    also pass its ``history`` (e.g. ``read_scores``): the episodes count on from it, the window
-    means include it, ``log_path`` is appended to, and ``best`` is replaced only by a better
-    window than any in the history. The torch thread count is the caller's choice (the CLI
-    sets 1). A diverged agent raises ``DivergedError`` and saves nothing.
+    ``snapshot_every`` > 0 also writes ``checkpoint_dir/snapshot.pt`` (``snapshot``: the whole
+    training state) every so many episodes and at every stop: the end, Ctrl-C, or an error
+    such as a simulator that died. A diverged agent raises ``DivergedError`` and saves nothing
+    (the last snapshot stays). To continue a run, ``continue_run`` (or, for a warm start,
+    ``agent.load(directory)``) before calling this, and pass the run's ``history``: the
+    episodes count on from it, the window means include it, ``log_path`` is appended to, and
+    ``best`` is replaced only by a better window than any in the history. The torch thread
+    count is the caller's choice (the CLI sets 1).
     """
     checkpoint_dir = Path(checkpoint_dir)
     scores: list[np.ndarray] = [] if history is None else list(history.scores)
@@ -139,6 +159,12 @@ def train(
     start = time.perf_counter() - sum(seconds)
     last = done_before + n_episodes
     interrupted = False
+
+    def save_all() -> None:
+        agent.save(checkpoint_dir)
+        if snapshot_every:
+            save_snapshot(checkpoint_dir, agent, len(scores), env)
+
     try:
         for episode in range(done_before + 1, last + 1):
             t0 = time.perf_counter()
@@ -160,13 +186,23 @@ def train(
             if stop:
                 bar.total = episode - done_before  # a deliberate stop completes the bar
                 break
+            if snapshot_every and episode % snapshot_every == 0:
+                save_snapshot(checkpoint_dir, agent, episode, env)
     except KeyboardInterrupt:
         interrupted = True
+    except DivergedError:
+        raise  # NaN networks: nothing worth saving; the last snapshot stays
+    except Exception as error:  # e.g. the simulator died: keep what the agent has learned
+        try:
+            save_all()
+        except Exception as also:
+            error.add_note(f"saving the checkpoint and snapshot failed as well: {also}")
+        raise
     finally:
         bar.close()
         if log:
             log.close()
-    agent.save(checkpoint_dir)
+    save_all()
     return result(interrupted)
 
 
@@ -218,26 +254,34 @@ def config_help() -> str:
     return "\n".join(lines)
 
 
-def at_least(low: int) -> Callable[[str], int]:
-    """An argparse type: an int >= ``low``, else argparse's one-line error naming the option."""
+def between(low: int, high: float = math.inf) -> Callable[[str], int]:
+    """An argparse type: an int in [low, high], else argparse's one-line error naming the
+    option."""
+    allowed = f"an int >= {low}" if high == math.inf else f"an int from {low} to {high}"
 
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
             value = None
-        if value is None or value < low:
-            raise argparse.ArgumentTypeError(f"must be an int >= {low}, got {text!r}")
+        if value is None or not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be {allowed}, got {text!r}")
         return value
 
     return parse
 
 
-RUN_FILES = ("scores.csv", "config.json", ACTOR_FILE)  # any of them: the directory holds a run
+def at_least(low: int) -> Callable[[str], int]:
+    """An argparse type: an int >= ``low``."""
+    return between(low)
 
 
-def _check_out(out: Path, in_place: bool, overwrite: bool) -> TrainResult | None:
-    """Check that ``out`` can take the run; return the history of the run to continue there.
+# Any of them: the directory holds a run.
+RUN_FILES = ("scores.csv", "config.json", ACTOR_FILE, SNAPSHOT_FILE)
+
+
+def _check_out(out: Path, in_place: bool, overwrite: bool) -> None:
+    """Check that ``out`` can take the run.
 
     A directory that holds a run is continued (``in_place``: ``--resume`` names it too), replaced
     (``--overwrite``), or refused: a run is never lost to a mistyped command. Nothing is
@@ -254,19 +298,46 @@ def _check_out(out: Path, in_place: bool, overwrite: bool) -> TrainResult | None
             f"--out {out} already holds a run: pass --resume {out} to continue it, "
             "--overwrite to replace it, or another --out"
         )
-    log = out / "scores.csv"
-    if not in_place or not log.is_file() or len(log.read_text().splitlines()) < 2:
-        return None
-    return read_scores(log)
+    if in_place and not (out / SNAPSHOT_FILE).is_file():
+        raise FileNotFoundError(
+            f"{out} has no {SNAPSHOT_FILE} to continue from (the run stopped before its first "
+            f"snapshot, or was written before snapshots existed): start it again with "
+            f"--overwrite, or warm-start a new run from its networks with --resume {out} "
+            "--out NEW"
+        )
 
 
-def _segments(out: Path, settings: dict, history: TrainResult | None, change: bool) -> list[dict]:
-    """The settings of a run continued in place, as ``config.json`` will record them.
+def continue_run(out: Path, agent: Agent, env: EpisodicEnv) -> TrainResult | None:
+    """Continue the run in ``out`` from its snapshot, whatever ended it.
 
-    The same settings as the run had: no segments. Others are refused, naming each field
-    that differs, unless ``change`` (``--change-settings``): then every segment so far and
-    this one, each with its first episode.
+    Loads ``out/snapshot.pt`` into the agent and the environment, cuts ``scores.csv`` back to
+    the episodes the snapshot had finished (those after it were lost with the run and are
+    trained again), says how many were lost, and returns the kept episodes as the history to
+    pass to ``train`` (None if there are none).
     """
+    episodes = restore_snapshot(out / SNAPSHOT_FILE, agent, env)
+    log = out / "scores.csv"
+    lines = log.read_text().splitlines(keepends=True) if log.is_file() else []
+    logged = max(len(lines) - 1, 0)
+    if logged < episodes:
+        raise CheckpointError(
+            f"{log} holds {logged} episodes, fewer than the {episodes} of {out / SNAPSHOT_FILE}"
+        )
+    if logged > episodes:  # the header and the snapshot's episodes stay
+        atomic_write("".join(lines[: episodes + 1]).encode(), log)
+    lost = logged - episodes
+    lost = f"{lost} later episode(s) lost, trained again" if lost else "no episode lost"
+    print(f"continuing {out} from its snapshot after episode {episodes} ({lost})", flush=True)
+    if episodes == 0:
+        return None
+    history = read_scores(log)
+    if history.scores.shape[1] != env.num_agents:
+        raise ValueError(f"{log} is not a run of {env.num_agents} arms")
+    return history
+
+
+def _differences(out: Path, settings: dict) -> list[str]:
+    """The settings of ``out``'s run (``config.json``) that differ from ``settings``."""
     path = out / "config.json"
     if not path.is_file():
         return []
@@ -278,28 +349,30 @@ def _segments(out: Path, settings: dict, history: TrainResult | None, change: bo
         for key in ("env", "seed", "max_steps")
         if old[key] != settings[key]
     ]
-    differences += [
+    return differences + [
         f"{key} {old['config'][key]!r} -> {value!r}"
         for key, value in settings["config"].items()
         if json.loads(json.dumps(value)) != old["config"][key]  # tuples were saved as lists
     ]
-    if not differences:
+
+
+def _segments(out: Path, settings: dict, changed: bool, done: int) -> list[dict]:
+    """The segments ``config.json`` records for a run continued in place after ``done``
+    episodes: those it had, plus, if the settings ``changed``, this one with its first episode.
+    """
+    path = out / "config.json"
+    before = json.loads(path.read_text()) if path.is_file() else {}
+    if not changed:
         return before.get("segments", [])
-    if not change:
-        raise ValueError(
-            f"{out} was trained with other settings ({'; '.join(differences)}): pass "
-            "--change-settings to continue it with these, or start a new --out"
-        )
     first = {key: before.get(key) for key in ("env", "seed", "max_steps", "config")}
     segments = before.get("segments") or [{"from_episode": 1, **first}]
-    done = 0 if history is None else len(history.scores)
     return [*segments, {"from_episode": done + 1, **settings}]
 
 
 def _clear_run(out: Path) -> None:
     """Remove a former run's files from ``out`` (only those train.py writes)."""
     for directory in (out, out / "best"):
-        for name in (*RUN_FILES, CRITIC_FILE, CRITIC2_FILE):
+        for name in (*RUN_FILES, CRITIC_FILE, CRITIC2_FILE, CHECKSUM_FILE):
             (directory / name).unlink(missing_ok=True)
 
 
@@ -347,7 +420,19 @@ def main(argv: list[str] | None = None) -> TrainResult:
         default=None,
         help="checkpoint dir to start from (= --out: continue that run)",
     )
-    parser.add_argument("--threads", type=at_least(1), default=1, help="torch CPU threads")
+    parser.add_argument(
+        "--snapshot-every",
+        type=at_least(1),
+        default=5,
+        help=f"episodes between snapshots ({SNAPSHOT_FILE}: the whole training state, also "
+        "written at every stop), from which --resume OUT --out OUT continues",
+    )
+    parser.add_argument(
+        "--threads",
+        type=between(1, os.cpu_count() or 1),
+        default=1,
+        help="torch CPU threads, at most this machine's cores",
+    )
     parser.add_argument(
         "--learn-while-stepping",
         choices=("auto", "on", "off"),
@@ -381,36 +466,52 @@ def main(argv: list[str] | None = None) -> TrainResult:
         raise FileNotFoundError(f"--resume {args.resume}: no such checkpoint directory")
     # --resume is a directory by now, so it names --out only where --out exists.
     in_place = args.resume is not None and args.resume.resolve() == args.out.resolve()
-    history = _check_out(args.out, in_place, args.overwrite)
+    _check_out(args.out, in_place, args.overwrite)
     settings = {"env": args.env, "seed": args.seed, "max_steps": args.max_steps}
     settings["config"] = dataclasses.asdict(config)
-    segments = _segments(args.out, settings, history, args.change_settings) if in_place else []
+    differences = _differences(args.out, settings) if in_place else []
+    if differences and not args.change_settings:
+        raise ValueError(
+            f"{args.out} was trained with other settings ({'; '.join(differences)}): pass "
+            "--change-settings to continue it with these, or start a new --out"
+        )
     torch.set_num_threads(args.threads)
 
     overlap = {"auto": args.env == "unity", "on": True, "off": False}[args.learn_while_stepping]
     with open_env(args.env, args.seed, args.worker_id) as env:
-        agent = Agent(
-            env.state_size,
-            env.action_size,
-            env.num_agents,
-            config,
-            seed=args.seed,
-            compiled=not args.eager,
-            learn_while_stepping=overlap,
-        )
-        if args.resume is not None:
-            agent.load(args.resume)
-        if history is not None and history.scores.shape[1] != env.num_agents:
-            raise ValueError(f"{args.out / 'scores.csv'} is not a run of {env.num_agents} arms")
+        try:
+            agent = Agent(
+                env.state_size,
+                env.action_size,
+                env.num_agents,
+                config,
+                seed=args.seed,
+                compiled=not args.eager,
+                learn_while_stepping=overlap,
+            )
+        except RuntimeError as error:  # torch's allocator speaks C++: say which settings
+            if "can't allocate memory" not in str(error):
+                raise
+            raise MemoryError(
+                f"the agent does not fit in memory with actor_hidden {config.actor_hidden}, "
+                f"critic_hidden {config.critic_hidden} and buffer_size {config.buffer_size}: "
+                "choose smaller ones"
+            ) from None
+        if args.resume is not None and not in_place:
+            agent.load(args.resume)  # a warm start: the networks only
+            print(f"warm start from the networks in {args.resume}", flush=True)
         # Created and written only now that every check has passed, so a refused command
         # changes nothing and leaves no directory behind.
         args.out.mkdir(parents=True, exist_ok=True)
         with writer_lock(args.out):  # one run at a time writes here
+            history = continue_run(args.out, agent, env) if in_place else None
             if not in_place:
                 _clear_run(args.out)  # a new run, or --overwrite: nothing of a former one stays
             run_info = {**settings, "compiled": agent.compiled, "learn_while_stepping": overlap}
-            if segments:
-                run_info["segments"] = segments
+            if in_place:
+                done = 0 if history is None else len(history.scores)
+                if segments := _segments(args.out, settings, bool(differences), done):
+                    run_info["segments"] = segments
             (args.out / "config.json").write_text(json.dumps(run_info, indent=2) + "\n")
             result = train(
                 env,
@@ -422,6 +523,7 @@ def main(argv: list[str] | None = None) -> TrainResult:
                 progress=not args.no_progress,
                 stop_when_solved=args.stop_when_solved,
                 history=history,
+                snapshot_every=args.snapshot_every,
             )
     print(_summary(result))
     return result
@@ -443,7 +545,7 @@ def cli(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:  # before training started: nothing to save
         print("train.py: interrupted", file=sys.stderr)
         return 130
-    except (OSError, ValueError, RuntimeError) as error:  # unity_session's errors included
+    except (OSError, ValueError, RuntimeError, MemoryError) as error:  # unity_session's too
         print(f"train.py: error: {error}", file=sys.stderr)
         return 1
     return 130 if result.interrupted else 0

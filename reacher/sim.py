@@ -143,6 +143,15 @@ class ReacherSim:
         """Re-seed Unity's RNG (`Random.InitState`); takes effect at the next reset."""
         self._rng.init_state(seed)
 
+    @property
+    def rng_state(self) -> tuple[int, int, int, int]:
+        """Unity's RNG as it stands: every later episode's goals follow from it (snapshots)."""
+        return self._rng.state
+
+    @rng_state.setter
+    def rng_state(self, words: tuple[int, int, int, int]) -> None:
+        self._rng.state = words
+
     def reset(self, config: Mapping[str, float] | None = None) -> np.ndarray:
         """Start a new episode for every arm; `config` updates the sticky reset parameters."""
         if config:

@@ -24,6 +24,15 @@ class UnityRandom:
             state.append((state[-1] * 1812433253 + 1) & _MASK32)
         self._x, self._y, self._z, self._w = state
 
+    @property
+    def state(self) -> tuple[int, int, int, int]:
+        """The generator's four words, to continue it later (a run's snapshot)."""
+        return self._x, self._y, self._z, self._w
+
+    @state.setter
+    def state(self, words: tuple[int, int, int, int]) -> None:
+        self._x, self._y, self._z, self._w = (int(w) & _MASK32 for w in words)
+
     def next_uint(self) -> int:
         """The next raw 32-bit output of Xorshift128."""
         t = (self._x ^ (self._x << 11)) & _MASK32

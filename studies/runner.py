@@ -12,7 +12,9 @@ cluster instead; the project's code travels with each job. On more than one mach
 must be on storage every node shares (NFS), as Ray itself needs for its own state.
 
 Tune's state lives in ``<out>/.tune``: running the same command again resumes an interrupted
-study, rerunning only the trials that had not finished.
+study, rerunning only the trials that had not finished, each from its last snapshot
+(``snapshot.pt``, every ``SNAPSHOT_EVERY`` episodes and at every stop). Trials compile the
+learner's update (``compiled_update``) where they can.
 
 Used by ``studies.solve`` (the multi-seed study) and ``studies.sweep`` (hyper-parameter sweeps);
 ``studies.dynamics_fidelity`` runs trials of its own (``run_study``'s ``trial``).
@@ -36,6 +38,7 @@ from ray.tune.schedulers import FIFOScheduler
 ROOT = Path(__file__).resolve().parents[1]
 EVAL_SEED_OFFSET = 1000  # greedy evaluation uses sim seeds never used in training
 STARTS = 3  # attempts at starting Ray locally
+SNAPSHOT_EVERY = 5  # episodes between a trial's snapshots, from which a rerun continues it
 METRIC = "window_mean"  # mean episode score over the last 100 episodes (fewer at the start)
 # Left out of the code shipped to the workers (Ray already leaves out .git, .venv, .gitignore'd).
 NOT_SHIPPED = ["results", "runs", "checkpoints", "*.ipynb"]
@@ -96,9 +99,11 @@ def _train_and_evaluate(
     from ddpg_agent import Agent, DDPGConfig
     from environments import open_env
     from scores import TrainResult, write_scores
-    from train import evaluate, train
+    from snapshot import SNAPSHOT_FILE
+    from train import continue_run, evaluate, train
 
     torch.set_num_threads(1)  # trials run side by side, one per core
+    snapshot_exists = (directory / SNAPSHOT_FILE).is_file()
     seed = int(params["seed"])
     config = DDPGConfig(**{**study.fixed, **{k: v for k, v in params.items() if k != "seed"}})
     run_info = {"env": "sim", "seed": seed, "max_steps": study.max_steps}  # as train.py writes
@@ -119,17 +124,22 @@ def _train_and_evaluate(
         )
 
     with open_env("sim", seed) as env:
-        agent = Agent(env.state_size, env.action_size, env.num_agents, config, seed)
+        agent = Agent(env.state_size, env.action_size, env.num_agents, config, seed, compiled=True)
+        # A trial that was stopped (Ctrl-C, a killed worker) continues from its snapshot.
+        history = continue_run(directory, agent, env) if snapshot_exists else None
+        done = 0 if history is None else len(history.scores)
         train(
             env,
             agent,
-            study.episodes,
+            study.episodes - done,
             max_steps=study.max_steps,
             checkpoint_dir=directory,
             log_path=directory / "scores.csv",
             progress=False,
             stop_when_solved=study.stop_when_solved,
             on_episode_end=after_episode,
+            history=history,
+            snapshot_every=SNAPSHOT_EVERY,
         )
     if study.eval_episodes:
         with open_env("sim", seed + EVAL_SEED_OFFSET) as env:

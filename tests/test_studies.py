@@ -176,3 +176,22 @@ def test_ctrl_c_ends_a_study_command_with_130_and_one_line(capsys):
     assert capsys.readouterr().err == (
         "interrupted: run the same command again to resume the study\n"
     )
+
+
+def test_a_stopped_trial_continues_from_its_snapshot(tmp_path, capsys):
+    """Unfinished seeds of a study once restarted from episode 1 when the study was rerun."""
+    from studies.runner import Study, train_run
+
+    study = Study(out=tmp_path, episodes=4, max_steps=20, by_trial=False)
+    train_run(study, {"seed": 3}, "whole", lambda result: None)
+
+    def stop_after_two(result: dict) -> None:
+        if result["episode"] == 2:
+            raise KeyboardInterrupt  # as Ray's stop of a trial, or Ctrl-C, arrives
+
+    train_run(study, {"seed": 3}, "stopped", stop_after_two)
+    assert len(read_scores(tmp_path / "stopped" / "scores.csv").scores) == 2
+    train_run(study, {"seed": 3}, "stopped", lambda result: None)  # the study's rerun
+    assert "from its snapshot after episode 2 (no episode lost)" in capsys.readouterr().out
+    whole, continued = (read_scores(tmp_path / run / "scores.csv") for run in ("whole", "stopped"))
+    np.testing.assert_array_equal(continued.scores, whole.scores)

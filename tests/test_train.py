@@ -21,9 +21,10 @@ from ddpg_agent import ACTOR_FILE, CRITIC_FILE, Agent, DDPGConfig
 from environments import UnityEnv
 from reacher.sim import ReacherSim, StepResult
 from scores import TrainResult, read_scores, write_scores
-from train import cli, evaluate, main, parse_overrides, train
+from train import cli, continue_run, evaluate, main, parse_overrides, train
 
 REPO = Path(__file__).resolve().parents[1]
+CORES = os.cpu_count()
 # 1-step returns: these tests count stored transitions and check their successor states.
 FAST = {
     "buffer_size": 50_000,
@@ -344,7 +345,13 @@ def test_cli_never_clobbers_a_run_and_continues_it_in_place(in_tmp):
     [
         (["--out", "a_file"], 1, "--out a_file exists and is not a directory"),
         (["--resume", "nowhere"], 1, "--resume nowhere: no such checkpoint directory"),
-        (["--threads", "0"], 2, "argument --threads: must be an int >= 1, got '0'"),
+        (["--threads", "0"], 2, f"argument --threads: must be an int from 1 to {CORES}, got '0'"),
+        (["--threads", "100000"], 2, f"--threads: must be an int from 1 to {CORES}, got '100000'"),
+        (
+            ["--set", "actor_hidden=100000,100000"],
+            1,
+            "critic_hidden (128, 128) and buffer_size 1000000: choose smaller ones",
+        ),
         (["--max-steps", "0"], 2, "argument --max-steps: must be an int >= 1, got '0'"),
         (["--set", "gamma=abc"], 2, r"gamma must be a number in [0, 1], got 'abc'"),
     ],
@@ -507,3 +514,84 @@ def test_change_settings_records_each_segment(in_tmp):
     assert read_scores(in_tmp / "run" / "scores.csv").scores.shape[0] == 3
     main(["--episodes", "1", "--resume", "run", "--out", "run", *FAST_CLI, "gamma=0.5"])
     assert len(json.loads((in_tmp / "run" / "config.json").read_text())["segments"]) == 2
+
+
+# ----- snapshots: a run continues whatever ended it ------------------------------------------
+def scores_of(run: Path) -> np.ndarray:
+    return read_scores(run / "scores.csv").scores
+
+
+@pytest.mark.timeout(300)
+def test_a_killed_run_continues_from_its_snapshot_as_if_never_stopped(in_tmp):
+    """SIGKILL once left no checkpoint, and `--resume OUT --out OUT` failed on it."""
+    common = ["--max-steps", "30", "--snapshot-every", "2", "--eager", "--set"]
+    common += [f"{k}={v}" for k, v in FAST.items()]
+    main(["--episodes", "8", "--out", "whole", *common])
+    run = in_tmp / "killed"
+    process = subprocess.Popen(
+        train_command("--episodes", "10000", "--out", str(run), *common), stdout=subprocess.PIPE
+    )
+    try:
+        wait_for_episodes(run / "scores.csv", process, episodes=5)
+        process.kill()  # no handler runs: only the periodic snapshots exist
+        process.communicate(timeout=30)
+    finally:
+        process.kill()
+    logged = len(scores_of(run))
+    assert not (run / ACTOR_FILE).exists() and (run / "snapshot.pt").is_file()
+    completed = subprocess.run(
+        train_command("--episodes", "0", "--resume", str(run), "--out", str(run), *common),
+        capture_output=True,
+        text=True,
+    )
+    assert completed.returncode == 0, completed.stderr
+    kept = int(re.search(r"from its snapshot after episode (\d+) ", completed.stdout)[1])
+    # The last snapshot (every 2 episodes), or the one before if the kill came between an
+    # episode's line in the log and its snapshot.
+    assert kept % 2 == 0 and logged - 3 <= kept <= logged
+    assert len(scores_of(run)) == kept  # the episodes after the snapshot were cut from the log
+    main(["--episodes", str(8 - kept), "--resume", str(run), "--out", str(run), *common])
+    # The environment's goals, the noise, the buffer, Adam: all went on as in the whole run.
+    np.testing.assert_array_equal(scores_of(run), scores_of(in_tmp / "whole"))
+    for name in (ACTOR_FILE, CRITIC_FILE):
+        whole, continued = (torch.load(d / name) for d in (in_tmp / "whole", run))
+        assert all(torch.equal(whole[k], continued[k]) for k in whole)
+
+
+class DyingEnv(FakeEnv):
+    """A simulator that dies in the middle of an episode."""
+
+    def step(self, actions):
+        if (self.episode, self.t + 1) == self.interrupt_at:
+            raise RuntimeError("the simulator died")
+        return super().step(actions)
+
+
+def test_an_error_mid_episode_saves_a_snapshot_of_the_finished_episodes(tmp_path, capsys):
+    env = DyingEnv(interrupt_at=(3, 4))
+    agent = fake_agent(env)
+    with pytest.raises(RuntimeError, match="the simulator died"):
+        train(env, agent, 5, checkpoint_dir=tmp_path, log_path=tmp_path / "scores.csv",
+              progress=False, snapshot_every=10)  # fmt: skip
+    assert (tmp_path / ACTOR_FILE).is_file()
+
+    resumed = fake_agent(env)
+    history = continue_run(tmp_path, resumed, env)
+    assert len(history.scores) == 2  # the episodes finished before the error
+    assert "after episode 2 (no episode lost)" in capsys.readouterr().out
+    assert resumed.episodes == agent.episodes and len(resumed.memory) == len(agent.memory)
+
+
+def test_a_corrupt_or_missing_snapshot_is_refused_in_one_line(in_tmp, capsys):
+    main(["--episodes", "1", "--out", "run", *FAST_CLI])
+    snapshot = in_tmp / "run" / "snapshot.pt"
+    data = bytearray(snapshot.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    snapshot.write_bytes(bytes(data))
+    resume = ["--episodes", "1", "--resume", "run", "--out", "run", *FAST_CLI]
+    assert cli(resume) == 1
+    assert "snapshot.pt is corrupted" in capsys.readouterr().err
+    snapshot.unlink()
+    assert cli(resume) == 1
+    error = capsys.readouterr().err
+    assert "run has no snapshot.pt to continue from" in error and "--overwrite" in error
