@@ -619,10 +619,11 @@ class ReplayBuffer:
         self._size = min(self._size + n, self.capacity)
 
     def state_dict(self) -> dict[str, Any]:
-        """The stored rows (a copy: saving a view would save the whole capacity), the ring's
-        position and the sampling generator."""
+        """The stored rows (a copy unless full: saving a view saves the whole capacity), the
+        ring's position and the sampling generator."""
+        rows = self._data[: self._size]
         return {
-            "rows": self._data[: self._size].clone(),
+            "rows": rows if self._size == self.capacity else rows.clone(),
             "pos": self._pos,
             "generator": self._generator.get_state(),
         }
@@ -768,8 +769,9 @@ def _check_finite(states: dict[str, dict[str, torch.Tensor]], destination: str) 
                 )
 
 
-def atomic_write(data: bytes, path: Path) -> None:
-    """Write ``data`` to a temporary file in the same directory, then ``os.replace``.
+def atomic_write(data: bytes | list[bytes], path: Path) -> None:
+    """Write ``data`` (or its chunks, in order) to a temporary file in the same directory,
+    then ``os.replace``.
 
     Readers, a crash and a Ctrl-C in the middle only ever see the old file or the new one.
     """
@@ -779,7 +781,7 @@ def atomic_write(data: bytes, path: Path) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            f.writelines([data] if isinstance(data, bytes) else data)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, 0o644)  # mkstemp creates 0600; a checkpoint is an ordinary file

@@ -41,7 +41,7 @@ def save_snapshot(directory: Path, agent: Agent, episodes: int, env: object) -> 
     torch.save(payload, buffer)
     data = buffer.getvalue()
     path = Path(directory) / SNAPSHOT_FILE
-    atomic_write(hashlib.sha256(data).hexdigest().encode() + b"\n" + data, path)
+    atomic_write([hashlib.sha256(data).hexdigest().encode() + b"\n", data], path)
     return path
 
 

@@ -423,7 +423,7 @@ def main(argv: list[str] | None = None) -> TrainResult:
     parser.add_argument(
         "--snapshot-every",
         type=at_least(1),
-        default=5,
+        default=10,
         help=f"episodes between snapshots ({SNAPSHOT_FILE}: the whole training state, also "
         "written at every stop), from which --resume OUT --out OUT continues",
     )

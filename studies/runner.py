@@ -38,7 +38,7 @@ from ray.tune.schedulers import FIFOScheduler
 ROOT = Path(__file__).resolve().parents[1]
 EVAL_SEED_OFFSET = 1000  # greedy evaluation uses sim seeds never used in training
 STARTS = 3  # attempts at starting Ray locally
-SNAPSHOT_EVERY = 5  # episodes between a trial's snapshots, from which a rerun continues it
+SNAPSHOT_EVERY = 10  # episodes between a trial's snapshots, from which a rerun continues it
 METRIC = "window_mean"  # mean episode score over the last 100 episodes (fewer at the start)
 # Left out of the code shipped to the workers (Ray already leaves out .git, .venv, .gitignore'd).
 NOT_SHIPPED = ["results", "runs", "checkpoints", "*.ipynb"]
