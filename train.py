@@ -25,6 +25,7 @@ SIGTERM after saving. ``python train.py --help`` lists every setting.
 
 import argparse
 import ast
+import csv
 import dataclasses
 import itertools
 import json
@@ -52,6 +53,7 @@ from ddpg_agent import (
     atomic_write,
 )
 from environments import EpisodicEnv, open_env
+from reacher.sim import ReacherSim
 from run_folder import writer_lock
 from scores import SOLVE_SCORE, WINDOW, ScoresLog, TrainResult, read_scores
 from snapshot import SNAPSHOT_FILE, restore_snapshot, save_snapshot
@@ -93,6 +95,55 @@ def evaluate(
     return TrainResult(np.array(scores), np.array(seconds))
 
 
+GREEDY_CHECKS_FILE = "greedy_checks.csv"
+GREEDY_CHECK_SEED_OFFSET = 2000  # apart from the training seeds and the evaluation seeds
+
+
+class GreedyChecks:
+    """Choose the checkpoint by what the actor does, not by when the run ended.
+
+    Every ``every`` training episodes, and at the last, the actor plays ``episodes`` greedy
+    (noise-free) episodes on an in-process simulator seeded ``seed``: the same goals at every
+    check, so that checks compare actors, not luck. The best actor so far is the checkpoint
+    in the run's directory; every check is logged in ``greedy_checks.csv`` there (episode,
+    greedy mean, whether it was kept). A DDPG actor's greedy score swings by a point or two
+    between episodes, so the network of the moment a run stops is a poor pick.
+    """
+
+    def __init__(
+        self, seed: int, every: int = 5, episodes: int = 2, max_steps: int | None = None
+    ) -> None:
+        self.seed, self.every, self.episodes, self.max_steps = seed, every, episodes, max_steps
+        self.best: float | None = None  # the kept actor's greedy mean
+        self._env: ReacherSim | None = None
+
+    def start(self, directory: Path, episodes_done: int) -> None:
+        """Begin a run in ``directory``; a continued run keeps its checks up to its episode."""
+        log = directory / GREEDY_CHECKS_FILE
+        rows = list(csv.DictReader(log.open())) if episodes_done and log.is_file() else []
+        rows = [r for r in rows if int(r["episode"]) <= episodes_done]  # lost ones go
+        self.best = max((float(r["greedy_mean"]) for r in rows), default=None)
+        lines = [",".join(r.values()) + "\n" for r in rows]
+        atomic_write([b"episode,greedy_mean,kept\n", "".join(lines).encode()], log)
+
+    def due(self, episode: int, last: bool) -> bool:
+        return last or episode % self.every == 0
+
+    def check(self, agent: Agent, episode: int, directory: Path) -> float:
+        """Play the greedy episodes; keep the actor (``agent.save``) if it is the best yet."""
+        if self._env is None:
+            self._env = ReacherSim(num_agents=agent.num_agents, seed=self.seed)
+        self._env.seed(self.seed)  # the same goals as every other check
+        score = evaluate(self._env, agent, self.episodes, self.max_steps).episode_means.mean()
+        kept = self.best is None or score > self.best
+        if kept:
+            self.best = float(score)
+            agent.save(directory)
+        with (directory / GREEDY_CHECKS_FILE).open("a") as log:
+            log.write(f"{episode},{score:.4f},{int(kept)}\n")
+        return float(score)
+
+
 def progress_line(result: TrainResult) -> str:
     """The course notebooks' progress line: the episode and the mean of the last 100 scores."""
     return f"Episode {len(result.scores)}\tAverage Score: {result.window_means[-1]:.2f}"
@@ -114,12 +165,15 @@ def train(
     on_episode_end: Callable[[TrainResult], bool | None] | None = None,
     history: TrainResult | None = None,
     snapshot_every: int = 0,
+    greedy_checks: GreedyChecks | None = None,
 ) -> TrainResult:
     """Train for ``n_episodes`` (each at most ``max_steps`` env steps if given).
 
     Checkpoints: ``checkpoint_dir`` at the end (also after Ctrl-C), ``checkpoint_dir/best``
     at every new best window mean (the running mean while fewer than ``window`` episodes
-    exist). Every file is replaced atomically, so the files on disk are always whole.
+    exist). With ``greedy_checks``, ``checkpoint_dir`` holds the best actor by greedy checks
+    instead (``GreedyChecks``) and the networks of the end go to ``checkpoint_dir/last``.
+    Every file is replaced atomically, so the files on disk are always whole.
     ``progress`` shows a live bar; ``print_every`` > 0 also prints the course's text line
     ("Episode 100\tAverage Score: ...") every so many episodes and at the last one, which stays
     readable where the bar does not (a notebook saved and viewed statically).
@@ -160,8 +214,17 @@ def train(
     last = done_before + n_episodes
     interrupted = False
 
+    if greedy_checks is not None:
+        checkpoint_dir.mkdir(parents=True, exist_ok=True)
+        greedy_checks.start(checkpoint_dir, done_before)
+
     def save_all() -> None:
-        agent.save(checkpoint_dir)
+        if greedy_checks is None:
+            agent.save(checkpoint_dir)
+        else:
+            agent.save(checkpoint_dir / "last")
+            if greedy_checks.best is None:  # stopped before any check: the only actor there is
+                agent.save(checkpoint_dir)
         if snapshot_every:
             save_snapshot(checkpoint_dir, agent, len(scores), env)
 
@@ -181,6 +244,8 @@ def train(
             bar.set_postfix(score=f"{current.episode_means[-1]:.2f}", window=f"{candidate[1]:.2f}")
             solved = stop_when_solved and current.solved_episode is not None
             stop = solved or (on_episode_end is not None and on_episode_end(current))
+            if greedy_checks is not None and greedy_checks.due(episode, stop or episode == last):
+                greedy_checks.check(agent, episode, checkpoint_dir)
             if print_every and (episode % print_every == 0 or stop or episode == last):
                 tqdm.write(progress_line(current))
             if stop:
@@ -371,8 +436,8 @@ def _segments(out: Path, settings: dict, changed: bool, done: int) -> list[dict]
 
 def _clear_run(out: Path) -> None:
     """Remove a former run's files from ``out`` (only those train.py writes)."""
-    for directory in (out, out / "best"):
-        for name in (*RUN_FILES, CRITIC_FILE, CRITIC2_FILE, CHECKSUM_FILE):
+    for directory in (out, out / "best", out / "last"):
+        for name in (*RUN_FILES, CRITIC_FILE, CRITIC2_FILE, CHECKSUM_FILE, GREEDY_CHECKS_FILE):
             (directory / name).unlink(missing_ok=True)
 
 
@@ -426,6 +491,16 @@ def main(argv: list[str] | None = None) -> TrainResult:
         default=10,
         help=f"episodes between snapshots ({SNAPSHOT_FILE}: the whole training state, also "
         "written at every stop), from which --resume OUT --out OUT continues",
+    )
+    parser.add_argument(
+        "--greedy-every",
+        type=at_least(0),
+        default=5,
+        help="episodes between greedy checks, which choose the saved actor (GreedyChecks; "
+        "the networks of the end go to OUT/last); 0: none, the end's networks are saved",
+    )
+    parser.add_argument(
+        "--greedy-episodes", type=at_least(1), default=2, help="greedy episodes per check"
     )
     parser.add_argument(
         "--threads",
@@ -513,6 +588,12 @@ def main(argv: list[str] | None = None) -> TrainResult:
                 if segments := _segments(args.out, settings, bool(differences), done):
                     run_info["segments"] = segments
             (args.out / "config.json").write_text(json.dumps(run_info, indent=2) + "\n")
+            checks = None
+            if args.greedy_every:
+                check_seed = args.seed + GREEDY_CHECK_SEED_OFFSET
+                checks = GreedyChecks(
+                    check_seed, args.greedy_every, args.greedy_episodes, args.max_steps
+                )
             result = train(
                 env,
                 agent,
@@ -524,6 +605,7 @@ def main(argv: list[str] | None = None) -> TrainResult:
                 stop_when_solved=args.stop_when_solved,
                 history=history,
                 snapshot_every=args.snapshot_every,
+                greedy_checks=checks,
             )
     print(_summary(result))
     return result

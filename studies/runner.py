@@ -53,7 +53,8 @@ class Study:
     max_steps: int | None = None  # truncate episodes (tests, timings)
     fixed: Mapping[str, object] = dataclasses.field(default_factory=dict)  # DDPGConfig fields
     stop_when_solved: bool = False
-    eval_episodes: int = 0  # greedy episodes with the final actor after training
+    eval_episodes: int = 0  # greedy episodes with the saved actor after training
+    greedy_every: int = 0  # episodes between greedy checks choosing the saved actor; 0: none
     by_trial: bool = True  # run directories "<Tune's trial id>-key_value-..." (else "seed_0")
 
 
@@ -100,7 +101,7 @@ def _train_and_evaluate(
     from environments import open_env
     from scores import TrainResult, write_scores
     from snapshot import SNAPSHOT_FILE
-    from train import continue_run, evaluate, train
+    from train import GREEDY_CHECK_SEED_OFFSET, GreedyChecks, continue_run, evaluate, train
 
     torch.set_num_threads(1)  # trials run side by side, one per core
     snapshot_exists = (directory / SNAPSHOT_FILE).is_file()
@@ -123,6 +124,10 @@ def _train_and_evaluate(
             }
         )
 
+    checks = None
+    if study.greedy_every:
+        check_seed = seed + GREEDY_CHECK_SEED_OFFSET
+        checks = GreedyChecks(check_seed, study.greedy_every, max_steps=study.max_steps)
     with open_env("sim", seed) as env:
         agent = Agent(env.state_size, env.action_size, env.num_agents, config, seed, compiled=True)
         # A trial that was stopped (Ctrl-C, a killed worker) continues from its snapshot.
@@ -140,8 +145,10 @@ def _train_and_evaluate(
             on_episode_end=after_episode,
             history=history,
             snapshot_every=SNAPSHOT_EVERY,
+            greedy_checks=checks,
         )
     if study.eval_episodes:
+        agent.load(directory)  # the saved actor: the greedy checks' choice, if they ran
         with open_env("sim", seed + EVAL_SEED_OFFSET) as env:
             greedy = evaluate(env, agent, study.eval_episodes, study.max_steps)
         write_scores(directory / "greedy_eval.csv", greedy)

@@ -3,13 +3,16 @@
 Each seed trains the default ``DDPGConfig`` (plus any ``--set`` overrides) on the in-process
 simulator until the course's rule is met (the mean of the per-episode 20-arm mean over 100
 consecutive episodes >= 30) or ``--max-episodes`` runs out, then plays ``--eval-episodes``
-greedy episodes (no noise) with the final actor on a simulator seeded differently from
-training. Each seed is one trial of ``studies.runner`` on Ray: side by side, one per core, on
-this machine or on a cluster (``--address``); running the command again resumes an
-interrupted study.
+greedy episodes (no noise) with the saved actor on a simulator seeded differently from
+training: the best of the greedy checks every ``--greedy-every`` episodes
+(``train.GreedyChecks``, on seeds of their own), or the final one with ``--greedy-every 0``.
+Each seed is one trial of ``studies.runner`` on Ray: side by side, one per core, on this
+machine or on a cluster (``--address``); running the command again resumes an interrupted
+study.
 
 Writes under ``--out``: ``seed_<k>/scores.csv`` (the trainer's per-episode log),
 ``seed_<k>/config.json``, ``seed_<k>/greedy_eval.csv``, ``seed_<k>/checkpoint_*.pth``,
+``seed_<k>/greedy_checks.csv``, ``seed_<k>/last/`` (the final networks),
 ``summary.csv``, ``summary.md``, ``study.json`` and ``curves.png`` (mean ± std over seeds of
 the per-episode score and of the 100-episode window). The last line printed is
 ``median_window_end: N``.
@@ -117,6 +120,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-episodes", type=at_least(1), default=200)
     parser.add_argument("--eval-episodes", type=at_least(1), default=10)
     parser.add_argument("--max-steps", type=at_least(1), default=None, help="truncate episodes")
+    parser.add_argument(
+        "--greedy-every",
+        type=at_least(0),
+        default=5,
+        help="episodes between greedy checks choosing each seed's saved actor (0: the last)",
+    )
     parser.add_argument("--out", type=Path, default=Path("results/solve"))
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE")
     add_cluster_arguments(parser)
@@ -133,6 +142,7 @@ def main(argv: list[str] | None = None) -> None:
         fixed=overrides,
         stop_when_solved=True,
         eval_episodes=args.eval_episodes,
+        greedy_every=args.greedy_every,
         by_trial=False,  # seed_<k>/
     )
     start = time.perf_counter()

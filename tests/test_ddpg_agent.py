@@ -366,7 +366,7 @@ def test_mismatched_checkpoint_says_which_keys_and_shapes_differ(tmp_path):
     make_agent(batch_norm=False).save(tmp_path)
     with pytest.raises(CheckpointError, match=r"missing keys \['bn0\.bias"):
         make_agent().load(tmp_path)
-    make_agent(critic_action_input=True).save(tmp_path)
+    make_agent(critic_action_input=False).save(tmp_path)
     with pytest.raises(CheckpointError, match="critic_action_input"):
         make_agent().load(tmp_path)
 

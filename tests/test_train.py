@@ -1,5 +1,6 @@
 """Training loop: the environment contract, CSV, checkpoints, Ctrl-C, resume, smoke runs."""
 
+import copy
 import csv
 import io
 import json
@@ -21,7 +22,7 @@ from ddpg_agent import ACTOR_FILE, CRITIC_FILE, Agent, DDPGConfig
 from environments import UnityEnv
 from reacher.sim import ReacherSim, StepResult
 from scores import TrainResult, read_scores, write_scores
-from train import cli, continue_run, evaluate, main, parse_overrides, train
+from train import GreedyChecks, cli, continue_run, evaluate, main, parse_overrides, train
 
 REPO = Path(__file__).resolve().parents[1]
 CORES = os.cpu_count()
@@ -538,7 +539,7 @@ def test_a_killed_run_continues_from_its_snapshot_as_if_never_stopped(in_tmp):
     finally:
         process.kill()
     logged = len(scores_of(run))
-    assert not (run / ACTOR_FILE).exists() and (run / "snapshot.pt").is_file()
+    assert not (run / "last").exists() and (run / "snapshot.pt").is_file()  # no stop saved
     completed = subprocess.run(
         train_command("--episodes", "0", "--resume", str(run), "--out", str(run), *common),
         capture_output=True,
@@ -553,7 +554,9 @@ def test_a_killed_run_continues_from_its_snapshot_as_if_never_stopped(in_tmp):
     main(["--episodes", str(8 - kept), "--resume", str(run), "--out", str(run), *common])
     # The environment's goals, the noise, the buffer, Adam: all went on as in the whole run.
     np.testing.assert_array_equal(scores_of(run), scores_of(in_tmp / "whole"))
-    for name in (ACTOR_FILE, CRITIC_FILE):
+    checks = [(d / "greedy_checks.csv").read_text() for d in (in_tmp / "whole", run)]
+    assert checks[0] == checks[1] and len(checks[0].splitlines()) == 1 + 8 // 5 + 1
+    for name in (ACTOR_FILE, CRITIC_FILE, f"last/{ACTOR_FILE}"):  # the kept and the last
         whole, continued = (torch.load(d / name) for d in (in_tmp / "whole", run))
         assert all(torch.equal(whole[k], continued[k]) for k in whole)
 
@@ -595,3 +598,34 @@ def test_a_corrupt_or_missing_snapshot_is_refused_in_one_line(in_tmp, capsys):
     assert cli(resume) == 1
     error = capsys.readouterr().err
     assert "run has no snapshot.pt to continue from" in error and "--overwrite" in error
+
+
+def test_greedy_checks_keep_the_best_actor_and_the_last_one(in_tmp, monkeypatch):
+    env = ReacherSim(num_agents=20, seed=1)
+    agent = Agent(env.state_size, env.action_size, 20, DDPGConfig(**FAST), seed=1, device="cpu")
+    scripted, actors = iter([0.3, 0.5, 0.2]), []  # the middle check plays best
+
+    def fake_evaluate(check_env, checked, n_episodes, max_steps):
+        assert (check_env.num_agents, n_episodes, max_steps) == (20, 1, 30)
+        actors.append(copy.deepcopy(checked.actor_local.state_dict()))
+        return TrainResult(np.full((1, 20), next(scripted)), np.zeros(1))
+
+    monkeypatch.setattr("train.evaluate", fake_evaluate)
+    checks = GreedyChecks(seed=77, every=2, episodes=1, max_steps=30)
+    train(env, agent, 5, max_steps=30, checkpoint_dir=in_tmp, progress=False, greedy_checks=checks)
+    rows = [
+        (r["episode"], r["greedy_mean"], r["kept"]) for r in read_csv(in_tmp / "greedy_checks.csv")
+    ]
+    assert rows == [("2", "0.3000", "1"), ("4", "0.5000", "1"), ("5", "0.2000", "0")]
+    saved, last = (torch.load(in_tmp / name) for name in (ACTOR_FILE, f"last/{ACTOR_FILE}"))
+    assert all(torch.equal(v, saved[k]) for k, v in actors[1].items())  # the best check's
+    assert not all(torch.equal(v, saved[k]) for k, v in actors[2].items())
+    assert all(torch.equal(v, last[k]) for k, v in agent.actor_local.state_dict().items())
+
+
+def test_a_greedy_check_plays_the_same_goals_every_time(tmp_path):
+    agent = Agent(33, 4, 20, DDPGConfig(**FAST), seed=1, device="cpu")
+    checks = GreedyChecks(seed=77, episodes=1, max_steps=30)
+    checks.start(tmp_path, 0)
+    first, second = (checks.check(agent, episode, tmp_path) for episode in (1, 2))
+    assert first == second
