@@ -23,6 +23,12 @@ Exit status: 0 done, 1 an error (one line on stderr), 2 a bad option, 130 stoppe
 SIGTERM after saving. ``python train.py --help`` lists every setting.
 """
 
+import signal
+import sys
+
+if __name__ == "__main__":  # a Ctrl-C while torch and MuJoCo load: status 130, no traceback
+    signal.signal(signal.SIGINT, lambda signum, frame: sys.exit(130))
+
 import argparse
 import ast
 import csv
@@ -31,8 +37,6 @@ import itertools
 import json
 import math
 import os
-import signal
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -622,6 +626,7 @@ def cli(argv: list[str] | None = None) -> int:
     130: interrupted by Ctrl-C or SIGTERM, after saving what the run had.
     """
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C: KeyboardInterrupt again
     try:
         result = main(argv)
     except KeyboardInterrupt:  # before training started: nothing to save

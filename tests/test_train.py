@@ -629,3 +629,18 @@ def test_a_greedy_check_plays_the_same_goals_every_time(tmp_path):
     checks.start(tmp_path, 0)
     first, second = (checks.check(agent, episode, tmp_path) for episode in (1, 2))
     assert first == second
+
+
+@pytest.mark.timeout(60)
+def test_ctrl_c_while_the_command_starts_ends_it_with_130_and_at_most_one_line(tmp_path):
+    """A Ctrl-C during the imports once printed a 15-28-line traceback."""
+    process = subprocess.Popen(
+        train_command("--episodes", "1", "--out", str(tmp_path / "run")),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(0.3)  # torch, MuJoCo and the rest take seconds to load
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 130 and len(err.splitlines()) <= 1, err
