@@ -72,8 +72,13 @@ class PrivateApiActor(Actor):
 class PrivateApiCritic(Critic):
     def forward(self, states: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
         fc1, fc2, fc3 = self.fc1, self.fc2, self.fc3
-        x = F.linear(_batch_norm(self.bn0, states), fc1.weight, fc1.bias).relu_()
-        x = F.linear(torch.cat((x, actions), dim=1), fc2.weight, fc2.bias).relu_()
+        x = _batch_norm(self.bn0, states)
+        if self.action_at_input:
+            x = torch.cat((x, actions), dim=1)
+        x = F.linear(x, fc1.weight, fc1.bias).relu_()
+        if not self.action_at_input:
+            x = torch.cat((x, actions), dim=1)
+        x = F.linear(x, fc2.weight, fc2.bias).relu_()
         return F.linear(x, fc3.weight, fc3.bias)
 
 

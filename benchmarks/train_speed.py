@@ -20,8 +20,11 @@ from reacher.sim import ReacherSim
 from train import run_episode
 
 # The defaults before the solve-at-the-floor study (the Report's "What made it fast"): two
-# gradient updates per env step, gamma 0.99, OU noise without decay.
-PREVIOUS_DEFAULT = DDPGConfig(learn_iterations=2, gamma=0.99, noise_decay=1.0, noise_min=0.0)
+# gradient updates per env step, gamma 0.99, OU noise without decay, the action at the
+# critic's second layer.
+PREVIOUS_DEFAULT = DDPGConfig(
+    learn_iterations=2, gamma=0.99, noise_decay=1.0, noise_min=0.0, critic_action_input=False
+)
 
 
 def main() -> None:

@@ -18,7 +18,7 @@ import pytest
 import torch
 from tqdm.std import tqdm as tqdm_std
 
-from ddpg_agent import ACTOR_FILE, CRITIC_FILE, Agent, DDPGConfig
+from ddpg_agent import ACTOR_FILE, CRITIC_FILE, Agent, DDPGConfig, atomic_write
 from environments import UnityEnv
 from reacher.sim import ReacherSim, StepResult
 from scores import TrainResult, read_scores, write_scores
@@ -644,3 +644,28 @@ def test_ctrl_c_while_the_command_starts_ends_it_with_130_and_at_most_one_line(t
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=30)
     assert process.returncode == 130 and len(err.splitlines()) <= 1, err
+
+
+def test_a_full_disk_keeps_the_last_snapshot_to_continue_from(tmp_path, monkeypatch, capsys):
+    """A full disk once left no checkpoint to continue from."""
+    import snapshot
+
+    writes = []
+
+    def disk_fills_at_the_third(data, path):
+        writes.append(path)
+        if len(writes) >= 3:
+            raise OSError(28, "No space left on device")
+        atomic_write(data, path)
+
+    monkeypatch.setattr(snapshot, "atomic_write", disk_fills_at_the_third)
+    env, log = FakeEnv(), tmp_path / "scores.csv"
+    agent = fake_agent(env)
+    with pytest.raises(OSError, match="No space left") as error:
+        train(env, agent, 5, checkpoint_dir=tmp_path, log_path=log, progress=False,
+              snapshot_every=1)  # fmt: skip
+    assert "saving the checkpoint and snapshot failed as well" in str(error.value.__notes__)
+    monkeypatch.undo()
+    history = continue_run(tmp_path, fake_agent(env), env)
+    assert len(history.scores) == 2  # the third episode's snapshot never got written
+    assert "after episode 2 (1 later episode(s) lost, trained again)" in capsys.readouterr().out
