@@ -12,13 +12,15 @@ From the command line (one torch thread by default; docs/performance.md, learner
     python train.py --env unity --episodes 200 --seed 0 --out runs/unity-seed0
     python train.py --env sim --episodes 3 --max-steps 100 --out /tmp/t --set batch_size=64 n_step=3
 
-``--out`` receives ``scores.csv``, ``config.json``, the final checkpoint, ``best/`` (the
-checkpoint of the best 100-episode window) and ``snapshot.pt``, the whole training state,
-written every ``--snapshot-every`` episodes and at every stop. ``--resume OUT --out OUT``
-continues the run from that snapshot whatever ended it (a kill, a dead simulator, a full
-disk), with the settings it had unless ``--change-settings`` records a new segment. A
-directory that already holds a run is refused unless ``--resume`` names it too or
-``--overwrite`` is given; ``--resume OTHER`` warm-starts a new run from OTHER's networks.
+``--out`` receives ``scores.csv``, ``config.json``, the checkpoint that the greedy checks
+chose (``GreedyChecks``, every ``--greedy-every`` episodes; ``greedy_checks.csv``), ``last/``
+(the final networks), ``best/`` (those of the best 100-episode window) and ``snapshot.pt``,
+the whole training state, written every ``--snapshot-every`` episodes and at every stop.
+``--resume OUT --out OUT`` continues the run from that snapshot whatever ended it (a kill, a
+dead simulator, a full disk), with the settings it had unless ``--change-settings`` records
+a new segment. A directory that already holds a run is refused unless ``--resume`` names it
+too or ``--overwrite`` is given; ``--resume OTHER`` warm-starts a new run from OTHER's
+networks.
 Exit status: 0 done, 1 an error (one line on stderr), 2 a bad option, 130 stopped by Ctrl-C or
 SIGTERM after saving. ``python train.py --help`` lists every setting.
 """
