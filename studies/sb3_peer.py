@@ -1,11 +1,14 @@
-"""A peer side by side: Stable-Baselines3's TD3 on the same 20-arm Reacher, same seeds.
+"""Peers side by side: Stable-Baselines3's TD3 or SAC on the same 20-arm Reacher, same seeds.
 
 The 20 arms of one in-process ``ReacherSim`` are SB3's 20 vectorised environments, so the
 peer sees exactly the episodes our agent sees (same simulator seed, same 1001-step time
-limit, reported as a truncation that SB3 bootstraps through). Its settings are SB3's TD3
-defaults (400x300 ReLU networks, lr 1e-3, batch 256, tau 5e-3, twin critics, target smoothing
-0.2 clipped 0.5, actor every 2nd update, one update per vectorised step) plus Gaussian
-exploration noise of std 0.1, the public recipes' choice. Each episode's per-arm scores go to
+limit, reported as a truncation that SB3 bootstraps through). TD3 (``--algo td3``, the
+default) runs with SB3's TD3 defaults (400x300 ReLU networks, lr 1e-3, batch 256, tau 5e-3,
+twin critics, target smoothing 0.2 clipped 0.5, actor every 2nd update, one update per
+vectorised step) plus Gaussian exploration noise of std 0.1, the public recipes' choice; SAC
+(``--algo sac``, written to ``results/peer_sb3_sac`` unless ``--out`` says otherwise) with
+SB3's SAC defaults (256x256 networks, lr 3e-4, batch 256, tau 5e-3, entropy coefficient
+tuned automatically, one update per vectorised step). Each episode's per-arm scores go to
 ``<out>/seed_<k>/scores.csv`` in our format, so ``scores.read_scores`` and the Report read it
 like any of our runs; ``<out>/summary.csv`` holds the window end and wall-clock per seed.
 
@@ -29,7 +32,7 @@ from typing import Any
 import numpy as np
 import torch
 from gymnasium import spaces
-from stable_baselines3 import TD3
+from stable_baselines3 import SAC, TD3
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.noise import NormalActionNoise
 from stable_baselines3.common.vec_env import VecEnv
@@ -120,13 +123,18 @@ class EpisodeLog(BaseCallback):
         return len(finished) < self.episodes and not solved
 
 
-def train_seed(seed: int, episodes: int, out: Path, stop_when_solved: bool) -> TrainResult:
-    """Train SB3's TD3 from ``seed`` for up to ``episodes`` episodes; its scores (also written
-    to ``out/scores.csv`` episode by episode)."""
+def train_seed(
+    seed: int, episodes: int, out: Path, stop_when_solved: bool, algo: str = "td3"
+) -> TrainResult:
+    """Train SB3's ``algo`` (td3 or sac) from ``seed`` for up to ``episodes`` episodes; its
+    scores (also written to ``out/scores.csv`` episode by episode)."""
     torch.set_num_threads(1)
     env = ReacherSB3VecEnv(seed)
-    noise = NormalActionNoise(np.zeros(ACTION_SIZE), 0.1 * np.ones(ACTION_SIZE))
-    model = TD3("MlpPolicy", env, action_noise=noise, seed=seed, device="cpu", verbose=0)
+    if algo == "td3":
+        noise = NormalActionNoise(np.zeros(ACTION_SIZE), 0.1 * np.ones(ACTION_SIZE))
+        model = TD3("MlpPolicy", env, action_noise=noise, seed=seed, device="cpu", verbose=0)
+    else:
+        model = SAC("MlpPolicy", env, seed=seed, device="cpu", verbose=0)
     log = EpisodeLog(env, out, episodes, stop_when_solved)
     try:
         model.learn(total_timesteps=episodes * STEPS_PER_EPISODE * NUM_AGENTS, callback=log)
@@ -137,13 +145,15 @@ def train_seed(seed: int, episodes: int, out: Path, stop_when_solved: bool) -> T
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--algo", choices=("td3", "sac"), default="td3")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--episodes", type=int, default=150)
-    parser.add_argument("--out", type=Path, default=Path("results/peer_sb3_td3"))
+    parser.add_argument("--out", type=Path, default=None, help="default: results/peer_sb3_ALGO")
     parser.add_argument("--keep-going", action="store_true", help="train past the window end")
     args = parser.parse_args()
+    args.out = args.out or Path(f"results/peer_sb3_{args.algo}")
     for seed in args.seeds:
-        train_seed(seed, args.episodes, args.out / f"seed_{seed}", not args.keep_going)
+        train_seed(seed, args.episodes, args.out / f"seed_{seed}", not args.keep_going, args.algo)
     # The summary covers every seed in --out, so seeds run by separate commands add up.
     rows = []
     for directory in sorted(args.out.glob("seed_*"), key=lambda d: int(d.name[5:])):
