@@ -34,9 +34,11 @@ import torch
 from gymnasium import spaces
 from stable_baselines3 import SAC, TD3
 from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.logger import Logger
 from stable_baselines3.common.noise import NormalActionNoise
 from stable_baselines3.common.vec_env import VecEnv
 
+import compiled_update  # noqa: F401  (sets inductor's cache to the user's folder, not /tmp)
 from reacher import ACTION_SIZE, NUM_AGENTS, OBSERVATION_SIZE
 from reacher.sim import ReacherSim
 from scores import ScoresLog, TrainResult, read_scores
@@ -135,6 +137,7 @@ def train_seed(
         model = TD3("MlpPolicy", env, action_noise=noise, seed=seed, device="cpu", verbose=0)
     else:
         model = SAC("MlpPolicy", env, seed=seed, device="cpu", verbose=0)
+    model.set_logger(Logger(folder=None, output_formats=[]))  # SB3's own makes /tmp/SB3-*
     log = EpisodeLog(env, out, episodes, stop_when_solved)
     try:
         model.learn(total_timesteps=episodes * STEPS_PER_EPISODE * NUM_AGENTS, callback=log)

@@ -470,6 +470,12 @@ def test_unity_training_reports_a_dead_simulator(tmp_path, free_worker_id):
         process.kill()
     assert process.returncode == 1 and time.monotonic() - start < 10
     assert "killed by signal SIGKILL" in err.splitlines()[-1]
+    # What the agent had learned is kept, to continue from (it once was not).
+    from snapshot import load_snapshot
+
+    finished = len(read_scores(tmp_path / "scores.csv").scores)
+    assert load_snapshot(tmp_path / "snapshot.pt")["episodes"] == finished
+    assert (tmp_path / "last" / ACTOR_FILE).is_file()
 
 
 # ----- the genuine unityagents client, in a child process ------------------------------------
