@@ -3,7 +3,8 @@
 A study is a set of trials; each trial is one ``train.train()`` run of the DDPG agent on the
 in-process simulator, with one torch thread, reporting every episode's score to Tune. It
 writes what ``train.py --out`` writes, in ``<out>/<run>/``: ``config.json``, ``scores.csv``,
-the final checkpoint and ``best/``, plus ``greedy_eval.csv`` when the study evaluates greedily.
+the checkpoint (the greedy checks' choice with ``greedy_checks.csv`` and ``last/``, or the final
+one), ``best/`` and ``snapshot.pt``, plus ``greedy_eval.csv`` when the study evaluates greedily.
 Those files are the study's record: the summaries are computed from them, not from Tune.
 
 Ray runs on this machine by default, one trial per core. Given an address (``auto``, a

@@ -13,12 +13,14 @@ tuned automatically, one update per vectorised step). Each episode's per-arm sco
 like any of our runs; ``<out>/summary.csv`` holds the window end and wall-clock per seed.
 
 SB3 is not in the default install (``README``, "Benchmarks and studies"). The committed runs
-(both seeds solved at episode 100, about 48 minutes each with the two running side by side;
-the second to finish writes the complete summary)::
+(two seeds side by side on the two cores each time; the second to finish writes the complete
+summary)::
 
     .venv/bin/pip install stable-baselines3==2.9.2
     .venv/bin/python -m studies.sb3_peer --seeds 0 --episodes 110 &
     .venv/bin/python -m studies.sb3_peer --seeds 1 --episodes 110
+    .venv/bin/python -m studies.sb3_peer --algo sac --seeds 0 --episodes 100 &
+    .venv/bin/python -m studies.sb3_peer --algo sac --seeds 1 --episodes 100
 """
 
 from __future__ import annotations
