@@ -143,8 +143,8 @@ class GreedyChecks:
         score = evaluate(self._env, agent, self.episodes, self.max_steps).episode_means.mean()
         kept = self.best is None or score > self.best
         if kept:
-            self.best = float(score)
             agent.save(directory)
+            self.best = float(score)  # only once saved: a stop during the save saves anew
         with (directory / GREEDY_CHECKS_FILE).open("a") as log:
             log.write(f"{episode},{score:.4f},{int(kept)}\n")
         return float(score)

@@ -675,3 +675,21 @@ def test_a_full_disk_keeps_the_last_snapshot_to_continue_from(tmp_path, monkeypa
     history = continue_run(tmp_path, fake_agent(env), env)
     assert len(history.scores) == 2  # the third episode's snapshot never got written
     assert "after episode 2 (1 later episode(s) lost, trained again)" in capsys.readouterr().out
+
+
+def test_a_stop_during_a_greedy_checks_save_still_leaves_a_checkpoint(tmp_path, monkeypatch):
+    """A Ctrl-C while a check saved its first actor once left no checkpoint_actor.pth."""
+    env = FakeEnv()
+    agent, save = fake_agent(env), Agent.save
+
+    def interrupted_once(self, directory):
+        if Path(directory) == tmp_path and not (tmp_path / ACTOR_FILE).exists():
+            monkeypatch.setattr(Agent, "save", save)  # once: the stop's own saves go through
+            raise KeyboardInterrupt
+        save(self, directory)
+
+    monkeypatch.setattr(Agent, "save", interrupted_once)
+    checks = GreedyChecks(seed=5, every=1, episodes=1)
+    result = train(env, agent, 3, checkpoint_dir=tmp_path, progress=False, greedy_checks=checks)
+    assert result.interrupted and checks.best is None
+    assert (tmp_path / ACTOR_FILE).is_file() and (tmp_path / "last" / ACTOR_FILE).is_file()
