@@ -1,7 +1,9 @@
-"""Training speed per episode: the default agent next to the previous default, in one run.
+"""Training speed per episode: the default agent next to the earlier defaults, in one run.
 
-Both agents train on their own in-process 20-arm simulator; their episodes alternate, so that
-machine noise (a shared CPU, a neighbour's job) hits both alike. The first episode of each is
+Each agent (the default; the default before, with the action at the critic's second layer;
+the previous default, with two updates per step) trains on its own in-process 20-arm
+simulator, eagerly; their episodes alternate, so that machine noise (a shared CPU, a
+neighbour's job) hits all alike. The first episode of each is
 a warm-up and is not counted. An episode's cost is its CPU time on this thread (torch runs one
 thread): on a quiet machine that is its wall-clock time. The last line is the headline:
 ``seconds_per_episode: N (xR of the previous default)``, R < 1 meaning faster.
@@ -25,6 +27,8 @@ from train import run_episode
 PREVIOUS_DEFAULT = DDPGConfig(
     learn_iterations=2, gamma=0.99, noise_decay=1.0, noise_min=0.0, critic_action_input=False
 )
+# The default before the critic took the action at its input (results/solve_action_at_second_layer).
+DEFAULT_BEFORE = DDPGConfig(critic_action_input=False)
 
 
 def main() -> None:
@@ -34,7 +38,11 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
 
-    agents = {"default": DDPGConfig(), "previous default": PREVIOUS_DEFAULT}
+    agents = {
+        "default": DDPGConfig(),
+        "default before": DEFAULT_BEFORE,
+        "previous default": PREVIOUS_DEFAULT,
+    }
     runs = {}
     for name, config in agents.items():
         env = ReacherSim(num_agents=20, seed=0)
@@ -52,6 +60,8 @@ def main() -> None:
     for name, values in seconds.items():
         blocks = ", ".join(f"{s:.1f}" for s in values)
         print(f"{name:>16}: {medians[name]:6.2f} s per episode (episodes {blocks})")
+    before = medians["default"] / medians["default before"]
+    print(f"default / default before (action at the critic's second layer): x{before:.2f}")
     ratio = medians["default"] / medians["previous default"]
     print(f"seconds_per_episode: {medians['default']:.2f} (x{ratio:.2f} of the previous default)")
 
