@@ -82,7 +82,8 @@ class CompiledUpdate:
         self.actor_moments = self._moments(agent.actor_optimizer, self.actor_params)
         self.critic_moments = self._moments(agent.critic_optimizer, self.critic_params)
         # A tensor, so that a new step count is new data, not a new graph.
-        first = agent.critic_optimizer.state.get(next(iter(agent._critic_params)), {})
+        critic_optimizer = agent.critic_optimizer
+        first = critic_optimizer.state.get(critic_optimizer.param_groups[0]["params"][0], {})
         self.step = torch.tensor(float(first.get("step", 0)), dtype=torch.float64)
         # Inductor puts its precompiled C++ headers in the temporary folder whatever its cache
         # folder is; without them a cold compile takes a few seconds longer and leaves nothing.

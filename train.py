@@ -407,12 +407,16 @@ def continue_run(out: Path, agent: Agent, env: EpisodicEnv) -> TrainResult | Non
     return history
 
 
-def _differences(out: Path, settings: dict) -> list[str]:
-    """The settings of ``out``'s run (``config.json``) that differ from ``settings``."""
+def _run_config(out: Path) -> dict:
+    """``out``'s ``config.json``, or {} if it has none."""
     path = out / "config.json"
-    if not path.is_file():
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def _differences(before: dict, settings: dict) -> list[str]:
+    """The settings of a run (its ``config.json``, ``before``) that differ from ``settings``."""
+    if not before:
         return []
-    before = json.loads(path.read_text())
     old = {key: before.get(key) for key in ("env", "seed", "max_steps")}
     old["config"] = {**settings["config"], **before.get("config", {})}
     differences = [
@@ -427,12 +431,11 @@ def _differences(out: Path, settings: dict) -> list[str]:
     ]
 
 
-def _segments(out: Path, settings: dict, changed: bool, done: int) -> list[dict]:
-    """The segments ``config.json`` records for a run continued in place after ``done``
-    episodes: those it had, plus, if the settings ``changed``, this one with its first episode.
+def _segments(before: dict, settings: dict, changed: bool, done: int) -> list[dict]:
+    """The segments ``config.json`` records for a run (``before``: its ``config.json``)
+    continued in place after ``done`` episodes: those it had, plus, if the settings
+    ``changed``, this one with its first episode.
     """
-    path = out / "config.json"
-    before = json.loads(path.read_text()) if path.is_file() else {}
     if not changed:
         return before.get("segments", [])
     first = {key: before.get(key) for key in ("env", "seed", "max_steps", "config")}
@@ -550,7 +553,8 @@ def main(argv: list[str] | None = None) -> TrainResult:
     _check_out(args.out, in_place, args.overwrite)
     settings = {"env": args.env, "seed": args.seed, "max_steps": args.max_steps}
     settings["config"] = dataclasses.asdict(config)
-    differences = _differences(args.out, settings) if in_place else []
+    before = _run_config(args.out) if in_place else {}
+    differences = _differences(before, settings)
     if differences and not args.change_settings:
         raise ValueError(
             f"{args.out} was trained with other settings ({'; '.join(differences)}): pass "
@@ -591,7 +595,7 @@ def main(argv: list[str] | None = None) -> TrainResult:
             run_info = {**settings, "compiled": agent.compiled, "learn_while_stepping": overlap}
             if in_place:
                 done = 0 if history is None else len(history.scores)
-                if segments := _segments(args.out, settings, bool(differences), done):
+                if segments := _segments(before, settings, bool(differences), done):
                     run_info["segments"] = segments
             (args.out / "config.json").write_text(json.dumps(run_info, indent=2) + "\n")
             checks = None
