@@ -646,7 +646,11 @@ def test_ctrl_c_while_the_command_starts_ends_it_with_130_and_at_most_one_line(t
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(0.3)  # torch, MuJoCo and the rest take seconds to load
+    # Interrupt while torch loads (seconds), past the interpreter's own start-up, whose
+    # Ctrl-C is not train.py's to handle.
+    maps, deadline = Path(f"/proc/{process.pid}/maps"), time.monotonic() + 30
+    while "libtorch" not in maps.read_text() and time.monotonic() < deadline:
+        time.sleep(0.01)
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=30)
     assert process.returncode == 130 and len(err.splitlines()) <= 1, err
