@@ -11,7 +11,9 @@ number of INPUTS of the layer (the course template used ``weight.size()[0]``, th
 outputs), which is also PyTorch's default bound. Final layers start at U(-3e-3, 3e-3) so that
 the first actions and Q-values are near zero (Lillicrap et al. 2016, section 7);
 ``output_bound=None`` gives them the fan-in bound too, as TD3 and Stable-Baselines3 do. The
-critic can also take the action at its input (``action_at_input=True``, as in TD3).
+critic can also take the action at its input (``action_at_input=True``, as in TD3). The
+agent's defaults (``ddpg_agent.DDPGConfig``) use both options; the actor's layers and their
+shapes are the same either way.
 """
 
 import math

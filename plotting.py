@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 
-from scores import TrainResult
+from scores import SOLVE_SCORE, TrainResult
 
 MAX_EPISODE_SCORE = 40.04  # 1001 steps x 0.04, the most an arm can score
 
@@ -104,6 +104,43 @@ def plot_seed_curves(results: Sequence[TrainResult], ax: Axes | None = None) -> 
     ax.axhline(results[0].solve_score, color="tab:green", ls="--", label="+30")
     ax.set(xlabel="episode", ylabel="score")
     _episode_range(ax, max(len(r.scores) for r in results))
+    _legend_below(ax, columns=2)
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def plot_algorithms(groups: dict[str, Sequence[TrainResult]], ax: Axes | None = None) -> Axes:
+    """Several algorithms on one plot: for each, the median episode score over its seeds with
+    the min-max band, as long as all its seeds run, then each seed that ran on as a thin line
+    (the same make-up throughout, as in ``plot_seed_curves``)."""
+    ax = _axes(ax)
+    for i, (label, results) in enumerate(groups.items()):
+        color = f"C{i}"
+        shortest = min(len(r.scores) for r in results)
+        data = np.array([r.episode_means[:shortest] for r in results])
+        episodes = np.arange(1, shortest + 1)
+        ax.plot(episodes, np.median(data, axis=0), color=color, lw=2, label=f"{label}: median")
+        ax.fill_between(
+            episodes,
+            data.min(axis=0),
+            data.max(axis=0),
+            color=color,
+            alpha=0.2,
+            linewidth=0,
+            label=f"{label}: min–max of {len(results)} seeds",
+        )
+        longer = [r for r in results if len(r.scores) > shortest]
+        for k, r in enumerate(longer):
+            ax.plot(
+                np.arange(shortest, len(r.scores) + 1),
+                r.episode_means[shortest - 1 :],
+                color=color,
+                lw=0.7,
+                label=f"{label}: each of {len(longer)} seeds run longer" if k == 0 else None,
+            )
+    ax.axhline(SOLVE_SCORE, color="gray", ls="--", label=f"+{SOLVE_SCORE:g}")
+    ax.set(xlabel="episode", ylabel="episode score (arms' mean)")
+    _episode_range(ax, max(len(r.scores) for results in groups.values() for r in results))
     _legend_below(ax, columns=2)
     ax.grid(alpha=0.3)
     return ax

@@ -123,6 +123,14 @@ class GreedyChecks:
         self.best: float | None = None  # the kept actor's greedy mean
         self._env: ReacherSim | None = None
 
+    @classmethod
+    def for_training_seed(
+        cls, training_seed: int, every: int = 5, episodes: int = 2, max_steps: int | None = None
+    ) -> "GreedyChecks":
+        """Checks for a run trained on ``training_seed``, on goals that neither it nor any
+        evaluation sees (seed + GREEDY_CHECK_SEED_OFFSET)."""
+        return cls(training_seed + GREEDY_CHECK_SEED_OFFSET, every, episodes, max_steps)
+
     def start(self, directory: Path, episodes_done: int) -> None:
         """Begin a run in ``directory``; a continued run keeps its checks up to its episode."""
         log = directory / GREEDY_CHECKS_FILE
@@ -564,24 +572,15 @@ def main(argv: list[str] | None = None) -> TrainResult:
 
     overlap = {"auto": args.env == "unity", "on": True, "off": False}[args.learn_while_stepping]
     with open_env(args.env, args.seed, args.worker_id) as env:
-        try:
-            agent = Agent(
-                env.state_size,
-                env.action_size,
-                env.num_agents,
-                config,
-                seed=args.seed,
-                compiled=not args.eager,
-                learn_while_stepping=overlap,
-            )
-        except RuntimeError as error:  # torch's allocator speaks C++: say which settings
-            if "can't allocate memory" not in str(error):
-                raise
-            raise MemoryError(
-                f"the agent does not fit in memory with actor_hidden {config.actor_hidden}, "
-                f"critic_hidden {config.critic_hidden} and buffer_size {config.buffer_size}: "
-                "choose smaller ones"
-            ) from None
+        agent = Agent(
+            env.state_size,
+            env.action_size,
+            env.num_agents,
+            config,
+            seed=args.seed,
+            compiled=not args.eager,
+            learn_while_stepping=overlap,
+        )
         if args.resume is not None and not in_place:
             agent.load(args.resume)  # a warm start: the networks only
             print(f"warm start from the networks in {args.resume}", flush=True)
@@ -600,9 +599,8 @@ def main(argv: list[str] | None = None) -> TrainResult:
             (args.out / "config.json").write_text(json.dumps(run_info, indent=2) + "\n")
             checks = None
             if args.greedy_every:
-                check_seed = args.seed + GREEDY_CHECK_SEED_OFFSET
-                checks = GreedyChecks(
-                    check_seed, args.greedy_every, args.greedy_episodes, args.max_steps
+                checks = GreedyChecks.for_training_seed(
+                    args.seed, args.greedy_every, args.greedy_episodes, args.max_steps
                 )
             result = train(
                 env,

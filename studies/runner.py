@@ -102,7 +102,7 @@ def _train_and_evaluate(
     from environments import open_env
     from scores import TrainResult, write_scores
     from snapshot import SNAPSHOT_FILE
-    from train import GREEDY_CHECK_SEED_OFFSET, GreedyChecks, continue_run, evaluate, train
+    from train import GreedyChecks, continue_run, evaluate, train
 
     torch.set_num_threads(1)  # trials run side by side, one per core
     snapshot_exists = (directory / SNAPSHOT_FILE).is_file()
@@ -127,8 +127,7 @@ def _train_and_evaluate(
 
     checks = None
     if study.greedy_every:
-        check_seed = seed + GREEDY_CHECK_SEED_OFFSET
-        checks = GreedyChecks(check_seed, study.greedy_every, max_steps=study.max_steps)
+        checks = GreedyChecks.for_training_seed(seed, study.greedy_every, max_steps=study.max_steps)
     with open_env("sim", seed) as env:
         agent = Agent(env.state_size, env.action_size, env.num_agents, config, seed, compiled=True)
         # A trial that was stopped (Ctrl-C, a killed worker) continues from its snapshot.

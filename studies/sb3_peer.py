@@ -13,14 +13,17 @@ tuned automatically, one update per vectorised step). Each episode's per-arm sco
 like any of our runs; ``<out>/summary.csv`` holds the window end and wall-clock per seed.
 
 SB3 is not in the default install (``README``, "Benchmarks and studies"). The committed runs
-(two seeds side by side on the two cores each time; the second to finish writes the complete
-summary)::
+(two seeds side by side on the two cores each time; the last to finish writes the complete
+summary): seeds 0 and 1 to episode 100 (stopped there, at the window end, or at the budget),
+seeds 2-4 to episode 35, enough for the first episode scoring 30::
 
     .venv/bin/pip install stable-baselines3==2.9.2
     .venv/bin/python -m studies.sb3_peer --seeds 0 --episodes 110 &
     .venv/bin/python -m studies.sb3_peer --seeds 1 --episodes 110
     .venv/bin/python -m studies.sb3_peer --algo sac --seeds 0 --episodes 100 &
     .venv/bin/python -m studies.sb3_peer --algo sac --seeds 1 --episodes 100
+    .venv/bin/python -m studies.sb3_peer --seeds 2 --episodes 35  # and seeds 3 and 4
+    .venv/bin/python -m studies.sb3_peer --algo sac --seeds 2 --episodes 35  # and 3 and 4
 """
 
 from __future__ import annotations
@@ -60,6 +63,7 @@ class ReacherSB3VecEnv(VecEnv):
         self.sim = ReacherSim(num_agents=NUM_AGENTS, seed=seed)
         observation_space = spaces.Box(-np.inf, np.inf, (OBSERVATION_SIZE,), np.float32)
         action_space = spaces.Box(-1.0, 1.0, (ACTION_SIZE,), np.float32)
+        self.render_mode = None  # asked for by SB3's VecEnv, which warns without it
         super().__init__(NUM_AGENTS, observation_space, action_space)
         self._actions = np.zeros((NUM_AGENTS, ACTION_SIZE), np.float32)
         self.episode_scores = np.zeros(NUM_AGENTS)
@@ -127,6 +131,18 @@ class EpisodeLog(BaseCallback):
         return len(finished) < self.episodes and not solved
 
 
+def make_model(algo: str, env: ReacherSB3VecEnv, seed: int) -> TD3 | SAC:
+    """SB3's ``algo`` ("td3" or "sac") with its defaults on ``env``; TD3 with Gaussian
+    exploration noise of std 0.1, the public recipes' choice."""
+    if algo == "td3":
+        noise = NormalActionNoise(np.zeros(ACTION_SIZE), 0.1 * np.ones(ACTION_SIZE))
+        model = TD3("MlpPolicy", env, action_noise=noise, seed=seed, device="cpu", verbose=0)
+    else:
+        model = SAC("MlpPolicy", env, seed=seed, device="cpu", verbose=0)
+    model.set_logger(Logger(folder=None, output_formats=[]))  # SB3's own makes /tmp/SB3-*
+    return model
+
+
 def train_seed(
     seed: int, episodes: int, out: Path, stop_when_solved: bool, algo: str = "td3"
 ) -> TrainResult:
@@ -134,12 +150,7 @@ def train_seed(
     scores (also written to ``out/scores.csv`` episode by episode)."""
     torch.set_num_threads(1)
     env = ReacherSB3VecEnv(seed)
-    if algo == "td3":
-        noise = NormalActionNoise(np.zeros(ACTION_SIZE), 0.1 * np.ones(ACTION_SIZE))
-        model = TD3("MlpPolicy", env, action_noise=noise, seed=seed, device="cpu", verbose=0)
-    else:
-        model = SAC("MlpPolicy", env, seed=seed, device="cpu", verbose=0)
-    model.set_logger(Logger(folder=None, output_formats=[]))  # SB3's own makes /tmp/SB3-*
+    model = make_model(algo, env, seed)
     log = EpisodeLog(env, out, episodes, stop_when_solved)
     try:
         model.learn(total_timesteps=episodes * STEPS_PER_EPISODE * NUM_AGENTS, callback=log)

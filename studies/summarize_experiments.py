@@ -10,9 +10,11 @@ the baseline recipe and its episode score (20-arm mean) at a few episodes; it is
 """
 
 import json
+import math
+import statistics
 from pathlib import Path
 
-from scores import read_scores
+from scores import TrainResult, read_scores
 
 EXPERIMENTS = Path("results/experiments")
 # The baseline recipe: the hyper-parameters of the published student solution this project set
@@ -66,6 +68,16 @@ EXACT_DYNAMICS_RUNS = frozenset(
 )
 
 
+def _first(r: TrainResult) -> str:
+    """The first episode scoring >= 30, or "> N" for a run of N episodes that never did."""
+    return str(r.first_episode_at_solve_score or f"> {len(r.scores)}")
+
+
+def _window_end(r: TrainResult) -> str:
+    end = r.solved_episode
+    return str(end) if end else (f"> {len(r.scores)}" if len(r.scores) >= r.window else "–")
+
+
 def ablation_row(label: str, runs: list[Path]) -> list[str]:
     """One row of the Report's ablation table: ``label``, the number of seeds, then per seed
     (joined by " / ") the score at episodes 10, 20 and 30, the first episode scoring >= 30 and
@@ -79,15 +91,44 @@ def ablation_row(label: str, runs: list[Path]) -> list[str]:
     def score_at(k: int):
         return lambda r: f"{r.episode_means[k - 1]:.1f}" if len(r.scores) >= k else "–"
 
-    def first(r) -> str:
-        return str(r.first_episode_at_solve_score or f"> {len(r.scores)}")
-
-    def window_end(r) -> str:
-        end = r.solved_episode
-        return str(end) if end else (f"> {len(r.scores)}" if len(r.scores) >= r.window else "–")
-
     cells = [per_seed(score_at(k)) for k in (10, 20, 30)]
-    return [label, str(len(runs)), *cells, per_seed(first), per_seed(window_end)]
+    return [label, str(len(runs)), *cells, per_seed(_first), per_seed(_window_end)]
+
+
+def peer_row(label: str, runs: list[Path]) -> list[str]:
+    """One algorithm's row of the Report's side-by-side table: ``label``, then per seed
+    (joined by " / ") the first episode scoring >= 30, its median over the seeds (a range
+    where runs cut short leave it open), the window end, the mean of the first
+    100 episodes, the greedy score of the kept actor where the run measured one
+    (``greedy_eval.csv``), and the median seconds per training episode."""
+    results = [read_scores(run / "scores.csv") for run in runs]
+    # A run of N episodes that never scored 30 would have got there at N + 1 at the earliest,
+    # or never: the median lies between the two medians.
+    low = statistics.median(r.first_episode_at_solve_score or len(r.scores) + 1 for r in results)
+    high = statistics.median(r.first_episode_at_solve_score or math.inf for r in results)
+    if low == high:
+        median_first = f"{low:g}"
+    else:
+        median_first = f"≥ {low:g}" if math.isinf(high) else f"{low:g}–{high:g}"
+    window = [
+        f"{r.window_means[r.window - 1]:.2f}" if len(r.scores) >= r.window else "–" for r in results
+    ]
+    greedy = [
+        f"{read_scores(run / 'greedy_eval.csv').episode_means.mean():.2f}"
+        if (run / "greedy_eval.csv").is_file()
+        else "–"
+        for run in runs
+    ]
+    seconds = sorted(r.episode_seconds.mean() for r in results)[(len(results) - 1) // 2]
+    return [
+        label,
+        " / ".join(_first(r) for r in results),
+        median_first,
+        " / ".join(_window_end(r) for r in results),
+        " / ".join(window),
+        " / ".join(greedy),
+        f"{seconds:.1f}",
+    ]
 
 
 def main() -> None:
@@ -99,10 +140,11 @@ def main() -> None:
         "`studies.solve` study; `course_prev_default` is the course notebook's run through",
         "`unityagents` with the defaults before the `p_*` screens, `course_action_at_second_layer`",
         "its run with the defaults before the `q_*` screens, whose critic took the action at its",
-        "second layer). Each `config.json` holds the full configuration. Scores are the",
-        "per-episode 20-arm mean; most runs were stopped once",
-        "they had answered their question. `dynamics`: the simulator's exact dynamics of the",
-        "early runs, or the PhysX velocity step of the later ones.",
+        "second layer, and `course_lr1e3_output_init_3e-3` its run with the defaults of those",
+        "screens). Each `config.json` holds the full configuration. Scores are the per-episode",
+        "20-arm mean; most runs were stopped once they had answered their question.",
+        "`dynamics`: the simulator's exact dynamics of the early runs, or the PhysX velocity step",
+        "of the later ones.",
         "",
         "| run | dynamics | changes from the baseline recipe | episodes | "
         + " | ".join(f"ep {k}" for k in MILESTONES)

@@ -448,6 +448,14 @@ def test_buffer_smaller_than_one_step_of_all_arms_is_refused():
         Agent(33, 4, 20, DDPGConfig(buffer_size=10, batch_size=4), device="cpu")
 
 
+def test_an_agent_too_large_for_memory_names_its_sizes():
+    """torch's allocator says only "can't allocate memory" in C++; every caller (train.py, a
+    study trial, a notebook) gets the settings to change. 40 GB for one layer: more than
+    any machine this runs on."""
+    with pytest.raises(MemoryError, match=r"actor_hidden \(100000, 100000\), critic_hidden"):
+        Agent(33, 4, 20, DDPGConfig(actor_hidden=(100000, 100000)), device="cpu")
+
+
 def test_a_diverged_network_neither_acts_nor_saves(tmp_path):
     """NaN weights are never saved or used (they once replaced the checkpoint, NaN actions
     were sent on)."""

@@ -65,6 +65,14 @@ def test_quoted_figures_are_the_committed_ones():
     assert f"takes **{episode} s, ×{before} of before**" in readme
     assert f"×{in_process} of an in-process episode" in readme
     assert f"it measured {updates} updates/s, {naive}x the naive learner" in performance
+    peers = (REPO / "results" / "benchmarks" / "peer_speed.txt").read_text()
+    ours, td3, sac = re.search(
+        r"^peer_seconds_per_episode: ours ([\d.]+) \(x([\d.]+) of SB3's TD3, x([\d.]+) of",
+        peers,
+        re.M,
+    ).groups()
+    assert f"costs us ×{td3} of TD3's and ×{sac} of SAC's CPU time" in readme
+    assert f"`benchmarks.peer_speed`: {ours} s with the compiled update" in readme
     study = json.loads((REPO / "results" / "solve" / "study.json").read_text())["study_seconds"]
     assert f"the 5-seed study's {round(study / 60)} minutes" in readme  # "Cost", Ray's share
     assert f"`study_seconds: {round(study)}` in `results/solve/study.json`" in readme

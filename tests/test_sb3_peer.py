@@ -28,3 +28,18 @@ def test_episode_end_follows_sb3s_time_limit_convention():
     assert not np.array_equal(final, observations)  # the next episode's first observation
     assert len(env.finished_episodes) == 1
     np.testing.assert_allclose(env.finished_episodes[0], total, rtol=1e-5)
+
+
+def test_peer_speed_benchmark_times_every_learner_and_prints_its_headline(capsys, monkeypatch):
+    import sys
+
+    from benchmarks import peer_speed
+
+    monkeypatch.setattr(sys, "argv", ["peer_speed", "--episodes", "1", "--max-steps", "20"])
+    monkeypatch.setenv("REACHER_QUICK", "1")  # the eager update: no compile in a test
+    peer_speed.main()
+    lines = capsys.readouterr().out.splitlines()
+    for name in ("ours, compiled", "ours, eager", "SB3 TD3", "SB3 SAC"):
+        assert any(line.strip().startswith(f"{name}:") for line in lines)
+    assert lines[-1].startswith("peer_seconds_per_episode: ours ")
+    assert "of SB3's TD3" in lines[-1] and "of SB3's SAC" in lines[-1]

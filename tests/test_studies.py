@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -195,3 +196,28 @@ def test_a_stopped_trial_continues_from_its_snapshot(tmp_path, capsys):
     assert "from its snapshot after episode 2 (no episode lost)" in capsys.readouterr().out
     whole, continued = (read_scores(tmp_path / run / "scores.csv") for run in ("whole", "stopped"))
     np.testing.assert_array_equal(continued.scores, whole.scores)
+
+
+def test_peer_row_gives_the_median_a_range_where_runs_were_cut_short(tmp_path):
+    """A seed run for 35 episodes that never scored 30 could have got there at 36 or never:
+    the median first episode is a range then, not the other seeds' median."""
+    from scores import TrainResult, write_scores
+    from studies.summarize_experiments import peer_row
+
+    def run(name: str, episodes: int, first: int | None) -> Path:
+        means = np.full(episodes, 10.0)
+        if first is not None:
+            means[first - 1 :] = 40.0
+        write_scores(
+            tmp_path / name / "scores.csv",
+            TrainResult(np.repeat(means[:, None], 20, 1), np.ones(episodes)),
+        )
+        return tmp_path / name
+
+    full = [run("a", 100, 28), run("b", 100, 16)]
+    cut = [run("c", 35, 27), run("d", 35, None), run("e", 35, None)]
+    row = peer_row("TD3", full + cut)  # the unreached could only come after 28: it is 28
+    assert row[1:4] == ["28 / 16 / 27 / > 35 / > 35", "28", "100 / 100 / – / – / –"]
+    cut_early = [run("f", 20, None), run("g", 20, None), run("h", 20, 12)]
+    assert peer_row("TD3", full + cut_early)[2] == "21–28"
+    assert peer_row("SAC", [run("i", 100, 60), *cut[1:]])[2] == "≥ 36"
