@@ -17,17 +17,9 @@ from collections.abc import Callable
 
 import torch
 
-from benchmarks.train_speed import time_alternately
-from ddpg_agent import Agent, DDPGConfig
-from reacher.sim import ReacherSim
+from benchmarks.train_speed import our_trainer, time_alternately
+from ddpg_agent import DDPGConfig
 from studies.sb3_peer import STEPS_PER_EPISODE, ReacherSB3VecEnv, make_model
-from train import run_episode
-
-
-def ours(compiled: bool, max_steps: int | None) -> Callable[[], object]:
-    env = ReacherSim(num_agents=20, seed=0)
-    agent = Agent(env.state_size, env.action_size, 20, DDPGConfig(), seed=0, compiled=compiled)
-    return lambda: run_episode(env, agent, max_steps)
 
 
 def sb3(algo: str, max_steps: int | None) -> Callable[[], object]:
@@ -45,8 +37,8 @@ def main() -> None:
     torch.set_num_threads(1)
 
     learners = {
-        "ours, compiled": ours(True, args.max_steps),
-        "ours, eager": ours(False, args.max_steps),
+        "ours, compiled": our_trainer(DDPGConfig(), args.max_steps, compiled=True),
+        "ours, eager": our_trainer(DDPGConfig(), args.max_steps),
         "SB3 TD3": sb3("td3", args.max_steps),
         "SB3 SAC": sb3("sac", args.max_steps),
     }

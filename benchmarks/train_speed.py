@@ -36,6 +36,15 @@ PREVIOUS_DEFAULT = dataclasses.replace(
 )
 
 
+def our_trainer(
+    config: DDPGConfig, max_steps: int | None, compiled: bool = False
+) -> Callable[[], object]:
+    """One training episode per call of an agent with ``config`` on its own simulator (seed 0)."""
+    env = ReacherSim(num_agents=20, seed=0)
+    agent = Agent(env.state_size, env.action_size, 20, config, seed=0, compiled=compiled)
+    return lambda: run_episode(env, agent, max_steps)
+
+
 def time_alternately(
     trainers: dict[str, Callable[[], object]], episodes: int, noun: str
 ) -> dict[str, float]:
@@ -70,13 +79,7 @@ def main() -> None:
         "second-layer default": SECOND_LAYER_DEFAULT,
         "previous default": PREVIOUS_DEFAULT,
     }
-
-    def trainer(config: DDPGConfig) -> Callable[[], object]:
-        env = ReacherSim(num_agents=20, seed=0)
-        agent = Agent(env.state_size, env.action_size, 20, config, seed=0)
-        return lambda: run_episode(env, agent, args.max_steps)
-
-    trainers = {name: trainer(config) for name, config in agents.items()}
+    trainers = {name: our_trainer(config, args.max_steps) for name, config in agents.items()}
     medians = time_alternately(trainers, args.episodes, "agent")
     for name in ("default before", "second-layer default"):
         print(f"default / {name}: x{medians['default'] / medians[name]:.2f}")

@@ -13,9 +13,9 @@ tuned automatically, one update per vectorised step). Each episode's per-arm sco
 like any of our runs; ``<out>/summary.csv`` holds the window end and wall-clock per seed.
 
 SB3 is not in the default install (``README``, "Benchmarks and studies"). The committed runs
-(two seeds side by side on the two cores each time; the last to finish writes the complete
-summary): seeds 0 and 1 two at a time, TD3's seeds 2-4 three at a time (to their window end
-or the budget), SAC's seeds 2-4 to episode 35, enough to show that they had not scored 30::
+(side by side on the two cores; the last to finish writes the complete summary): seeds 0 and
+1 two at a time, TD3's seeds 2-4 three at a time (to their window end or the budget), SAC's
+seeds 2-4 to episode 35, enough to show that they had not scored 30 by then::
 
     .venv/bin/pip install stable-baselines3==2.9.2
     .venv/bin/python -m studies.sb3_peer --seeds 0 --episodes 110 &

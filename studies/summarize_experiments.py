@@ -119,7 +119,7 @@ def peer_row(label: str, runs: list[Path]) -> list[str]:
         else "–"
         for run in runs
     ]
-    seconds = sorted(r.episode_seconds.mean() for r in results)[(len(results) - 1) // 2]
+    seconds = statistics.median(r.episode_seconds.mean() for r in results)
     return [
         label,
         " / ".join(_first(r) for r in results),
