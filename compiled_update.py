@@ -20,6 +20,7 @@ cover, short mode ``REACHER_QUICK=1``) the agent stays eager and says so in one 
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import time
@@ -34,13 +35,22 @@ os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(CACHE_DIR / "inductor"))
 
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
-from torch._inductor import config as inductor_config  # noqa: E402
 from torch.func import functional_call, grad  # noqa: E402
 
 if TYPE_CHECKING:
     from ddpg_agent import Batch, DDPGConfig
 
 BETAS, EPS = (0.9, 0.999), 1e-8  # torch.optim.Adam's defaults, which the agent uses
+INDUCTOR_OPTIONS = {
+    # The graph's driver in C++ rather than Python: it calls the kernels without the
+    # interpreter and without holding Python's lock, so that a learner thread runs beside the
+    # simulator's client instead of taking turns with it (benchmarks.learner_speed and
+    # benchmarks.course_speed measure both ways).
+    "cpp_wrapper": True,
+    # Inductor puts its precompiled C++ headers in the temporary folder whatever its cache
+    # folder is; without them a cold compile takes a few seconds longer and leaves nothing.
+    "cpp_cache_precompile_headers": False,
+}
 
 Tensors = dict[str, torch.Tensor]
 
@@ -53,6 +63,10 @@ def unsupported(config: DDPGConfig) -> str | None:
         return "the TD3 options (twin_critics, target_noise, policy_delay) run eagerly"
     if shutil.which(os.environ.get("CXX", "g++")) is None and shutil.which("clang++") is None:
         return "torch.compile needs a C++ compiler (g++ or clang++), and none was found"
+    if os.environ.get("ATEN_CPU_CAPABILITY", "").lower() == "default":
+        # Inductor then writes scalar C++, which torch 2.13 fails to compile for this graph
+        # (it still emits at::vec reductions) and which would not beat the eager update.
+        return "ATEN_CPU_CAPABILITY=default (no vector instructions) leaves nothing to gain"
     return None
 
 
@@ -81,14 +95,12 @@ class CompiledUpdate:
         self.optimizers = {"actor": agent.actor_optimizer, "critic": agent.critic_optimizer}
         self.actor_moments = self._moments(agent.actor_optimizer, self.actor_params)
         self.critic_moments = self._moments(agent.critic_optimizer, self.critic_params)
-        # A tensor, so that a new step count is new data, not a new graph.
         critic_optimizer = agent.critic_optimizer
         first = critic_optimizer.state.get(critic_optimizer.param_groups[0]["params"][0], {})
-        self.step = torch.tensor(float(first.get("step", 0)), dtype=torch.float64)
-        # Inductor puts its precompiled C++ headers in the temporary folder whatever its cache
-        # folder is; without them a cold compile takes a few seconds longer and leaves nothing.
-        inductor_config.cpp_cache_precompile_headers = False
-        self._function: Callable = torch.compile(self.update, fullgraph=True, dynamic=False)
+        self.step = int(first.get("step", 0))  # Adam's step count, shared by both optimizers
+        self._function: Callable = torch.compile(
+            self.update, fullgraph=True, dynamic=False, options=INDUCTOR_OPTIONS
+        )
 
     @staticmethod
     def _moments(optimizer: torch.optim.Adam, params: Tensors) -> tuple[Tensors, Tensors]:
@@ -109,15 +121,25 @@ class CompiledUpdate:
             first, second = moments[name]
             state_dict = optimizer.state_dict()
             state_dict["state"] = {
-                i: {"step": self.step.float(), "exp_avg": first[k], "exp_avg_sq": second[k]}
+                i: {
+                    "step": torch.tensor(float(self.step)),
+                    "exp_avg": first[k],
+                    "exp_avg_sq": second[k],
+                }
                 for i, k in enumerate(first)
             }
             state_dicts[name] = state_dict
         return state_dicts
 
     def __call__(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
-        self.step += 1  # outside the graph: counted inside, float64 Adam gave NaN (torch 2.13)
-        return self._function(batch)
+        # Adam's bias corrections for this step, in float64 as torch.optim.Adam computes them.
+        # Outside the graph: there inductor recomputed both powers in every vector iteration
+        # of every parameter's loop, and a step count counted inside gave NaN in float64.
+        self.step += 1
+        corrections = torch.tensor(
+            [1 - BETAS[0] ** self.step, math.sqrt(1 - BETAS[1] ** self.step)], dtype=torch.float64
+        )
+        return self._function(batch, corrections)
 
     def compile_now(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
         """The first call: compile (cached), say so, and run it. Raises if compiling fails,
@@ -144,13 +166,14 @@ class CompiledUpdate:
         params: Tensors,
         grads: Tensors,
         moments: tuple[Tensors, Tensors],
+        corrections: torch.Tensor,
         lr: float,
         weight_decay: float,
     ) -> None:
-        """One step of ``torch.optim.Adam`` (L2 ``weight_decay``, no amsgrad), in place."""
+        """One step of ``torch.optim.Adam`` (L2 ``weight_decay``, no amsgrad), in place;
+        ``corrections``: 1 - beta1^t and sqrt(1 - beta2^t)."""
         (beta1, beta2), (first, second) = BETAS, moments
-        correction1 = 1 - beta1**self.step
-        correction2_sqrt = (1 - beta2**self.step).sqrt()
+        correction1, correction2_sqrt = corrections[0], corrections[1]
         for key, param in params.items():
             g = grads[key] + weight_decay * param if weight_decay else grads[key]
             first[key].lerp_(g, 1 - beta1)
@@ -158,7 +181,7 @@ class CompiledUpdate:
             denominator = second[key].sqrt() / correction2_sqrt + EPS
             param.sub_(lr / correction1 * first[key] / denominator)
 
-    def update(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+    def update(self, batch: Batch, corrections: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Agent.update_critic, Agent.update_actor and Agent.soft_update, as one function."""
         cfg = self.config
         with torch.no_grad():  # TD targets r + discount * Q'(s', mu'(s'))
@@ -186,7 +209,12 @@ class CompiledUpdate:
             )
             grads = {k: g * scale for k, g in grads.items()}
         self._adam(
-            self.critic_params, grads, self.critic_moments, cfg.lr_critic, cfg.critic_weight_decay
+            self.critic_params,
+            grads,
+            self.critic_moments,
+            corrections,
+            cfg.lr_critic,
+            cfg.critic_weight_decay,
         )
 
         def actor_loss(params, buffers, critic_buffers) -> tuple[torch.Tensor, torch.Tensor]:
@@ -197,7 +225,7 @@ class CompiledUpdate:
         grads, actor_loss_value = grad(actor_loss, has_aux=True)(
             self.actor_params, self.actor_buffers, self.critic_buffers
         )
-        self._adam(self.actor_params, grads, self.actor_moments, cfg.lr_actor, 0.0)
+        self._adam(self.actor_params, grads, self.actor_moments, corrections, cfg.lr_actor, 0.0)
 
         with torch.no_grad():
             for target, local in (

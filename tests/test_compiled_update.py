@@ -18,6 +18,7 @@ import pytest
 import torch
 from test_reference_training import NETWORKS, random_batches
 
+from compiled_update import unsupported
 from ddpg_agent import Agent, DDPGConfig
 
 STATE, ACTION = 33, 4
@@ -50,6 +51,7 @@ def assert_same_networks(agent: Agent, reference: Agent) -> None:
 )
 def test_the_update_function_matches_the_eager_agent_in_float64(settings, monkeypatch):
     monkeypatch.delenv("REACHER_QUICK", raising=False)
+    monkeypatch.delenv("ATEN_CPU_CAPABILITY", raising=False)  # nothing is compiled here
     monkeypatch.setattr(torch, "compile", lambda function, **_: function)  # plain Python
     config = DDPGConfig(buffer_size=1000, **settings)
     eager, functional = float64_agent(config, False), float64_agent(config, True)
@@ -66,6 +68,8 @@ def test_the_update_function_matches_the_eager_agent_in_float64(settings, monkey
 def test_the_compiled_update_matches_the_eager_agent_in_float64(capsys, monkeypatch):
     monkeypatch.delenv("REACHER_QUICK", raising=False)  # short mode stays eager
     config = DDPGConfig(buffer_size=1000)
+    if reason := unsupported(config):  # a platform where the agent stays eager by design
+        pytest.skip(f"the agent does not compile here: {reason}")
     eager, compiled = float64_agent(config, False), float64_agent(config, True)
     for batch in random_batches(5):
         eager.learn(batch)
@@ -107,4 +111,16 @@ def test_short_mode_stays_eager_with_one_line(capsys, monkeypatch):
     assert line == (
         "the learner's update runs eagerly: REACHER_QUICK=1 (short runs do not pay for compiling)"
     )
+    assert not agent.compiled and agent._compiled_update is None
+
+
+def test_scalar_only_torch_stays_eager_with_one_line(capsys, monkeypatch):
+    # ATEN_CPU_CAPABILITY=default emulates a CPU without vector instructions: inductor's
+    # scalar C++ for this graph does not compile (torch 2.13), so the agent must not try.
+    monkeypatch.delenv("REACHER_QUICK", raising=False)
+    monkeypatch.setenv("ATEN_CPU_CAPABILITY", "default")
+    agent = float64_agent(DDPGConfig(buffer_size=1000), True)
+    agent.learn(random_batches(1)[0])
+    (line,) = capsys.readouterr().out.splitlines()
+    assert line.startswith("the learner's update runs eagerly: ATEN_CPU_CAPABILITY=default")
     assert not agent.compiled and agent._compiled_update is None
