@@ -14,11 +14,14 @@ old protobuf):
   on ``ReacherSim``, in turn and in a learner thread (where the simulator and the learner
   share one process and contend for Python's lock).
 
-Each process trains one warm-up episode (it pays for compiling the update, 1-6 s with a warm
-cache) and then ``--episodes`` timed ones; a variant's figure is its median wall-clock
-seconds per timed episode (the simulator and the learner are two processes on the course
-path, so CPU time of one would not do). Run it on a quiet machine: a neighbour's job inflates
-all four, and not alike. The last line is
+All five processes start together and train one warm-up episode each (it pays for compiling
+the update, 1-6 s with a warm cache); then they take turns, one timed episode at a time, so
+that a slower minute of the machine (a neighbour's job on the host) hits every variant alike
+rather than the one that happened to run then. While one runs, the others are stopped
+(SIGSTOP to the process group, simulator included): an idle gRPC client still takes a few
+percent of a core. A variant's figure is
+its median wall-clock seconds per timed episode (the simulator and the learner are two
+processes on the course path, so CPU time of one would not do). The last line is
 ``course_episode_s: X (xR of before; xQ of in-process)``, with both ratios against this run
 (in-process: the faster of the two compiled in-process variants).
 
@@ -26,8 +29,9 @@ all four, and not alike. The last line is
 """
 
 import argparse
-import json
+import contextlib
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -51,11 +55,13 @@ VARIANTS = {  # name: (environment, compiled learner, 2018 client, learn while s
 }
 
 
-def measure(variant: str, episodes: int, worker_id: int) -> list[float]:
-    """In this process: one warm-up and ``episodes`` timed training episodes."""
+EPISODE_TAG = "episode_seconds"  # how a child reports a timed episode among its other output
+
+
+def serve(variant: str, worker_id: int) -> None:
+    """In this process: one warm-up episode, then one timed episode per line read on stdin."""
     kind, compiled, _, overlap = VARIANTS[variant]
     torch.set_num_threads(1)
-    seconds = []
     with open_env(kind, seed=0, worker_id=worker_id) as env:
         agent = Agent(
             env.state_size,
@@ -67,47 +73,99 @@ def measure(variant: str, episodes: int, worker_id: int) -> list[float]:
             compiled,
             overlap,
         )
-        for episode in range(episodes + 1):
+        run_episode(env, agent)
+        print("ready", flush=True)
+        for _ in sys.stdin:
             start = time.perf_counter()
             run_episode(env, agent)
-            if episode > 0:
-                seconds.append(time.perf_counter() - start)
-    return seconds
+            print(f"{EPISODE_TAG} {time.perf_counter() - start}", flush=True)
 
 
-def run_variant(variant: str, episodes: int, worker_id: int) -> list[float]:
-    """``measure`` in a child process, with the 2018 client where the variant asks for it."""
-    env = dict(os.environ)
-    if VARIANTS[variant][2]:
+class Child:
+    """One variant in a process of its own, with the 2018 client where the variant asks."""
+
+    def __init__(self, variant: str, worker_id: int) -> None:
+        env = dict(os.environ)
+        if VARIANTS[variant][2]:
+            try:
+                env = legacy_client_environment(env)
+            except FileNotFoundError as error:
+                raise SystemExit(str(error)) from None
+        command = [sys.executable, "-m", "benchmarks.course_speed", "--child", variant]
+        command += ["--worker-id", str(worker_id)]
+        self.variant, self.output = variant, []
+        self.process = subprocess.Popen(
+            command,
+            cwd=REPO,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,  # a process group of its own, with its simulator
+        )
+
+    def signal(self, number: signal.Signals) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, number)
+
+    def read_until(self, tag: str) -> str:
+        """The next line of the child's output that starts with ``tag``."""
+        for line in self.process.stdout:
+            if line.startswith(tag):
+                return line
+            self.output.append(line)
+        raise SystemExit(f"{self.variant} failed:\n{''.join(self.output)[-3000:]}")
+
+    def episode(self) -> float:
+        """Wake the child, time one episode, stop it again."""
+        self.signal(signal.SIGCONT)
+        self.process.stdin.write("\n")
+        self.process.stdin.flush()
+        seconds = float(self.read_until(EPISODE_TAG).split()[1])
+        self.signal(signal.SIGSTOP)
+        return seconds
+
+    def close(self) -> None:
+        self.signal(signal.SIGCONT)
+        if self.process.stdin:
+            self.process.stdin.close()  # the child's loop ends and it closes its environment
         try:
-            env = legacy_client_environment(env)
-        except FileNotFoundError as error:
-            raise SystemExit(str(error)) from None
-    command = [sys.executable, "-m", "benchmarks.course_speed", "--child", variant]
-    command += ["--episodes", str(episodes), "--worker-id", str(worker_id)]
-    done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise SystemExit(f"{variant} failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--episodes", type=int, default=2, help="timed episodes per variant")
-    parser.add_argument("--worker-id", type=int, default=62, help="unity: port 5005 + this")
+    parser.add_argument(
+        "--worker-id", type=int, default=62, help="unity: ports 5005 + this and the next"
+    )
     parser.add_argument("--child", choices=VARIANTS, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(measure(args.child, args.episodes, args.worker_id)))
+        serve(args.child, args.worker_id)
         return
 
     print(f"torch {torch.__version__}, 1 thread, {args.episodes} timed episodes per variant")
-    medians = {}
-    for variant in VARIANTS:
-        seconds = run_variant(variant, args.episodes, args.worker_id)
-        medians[variant] = statistics.median(seconds)
-        episodes = ", ".join(f"{s:.1f}" for s in seconds)
-        print(f"{variant:>36}: {medians[variant]:6.2f} s per episode (episodes {episodes})")
+    children = [Child(variant, args.worker_id + i) for i, variant in enumerate(VARIANTS)]
+    try:
+        for child in children:
+            child.read_until("ready")
+            child.signal(signal.SIGSTOP)
+        seconds = {child.variant: [] for child in children}
+        for _ in range(args.episodes):
+            for child in children:
+                seconds[child.variant].append(child.episode())
+    finally:
+        for child in children:
+            child.close()
+    medians = {variant: statistics.median(s) for variant, s in seconds.items()}
+    for variant, median in medians.items():
+        episodes = ", ".join(f"{s:.1f}" for s in seconds[variant])
+        print(f"{variant:>36}: {median:6.2f} s per episode (episodes {episodes})")
     in_process_now = min(
         medians["in-process, compiled"], medians["in-process, compiled, while stepping"]
     )
