@@ -4,9 +4,11 @@ Five variants of the same training (default ``DDPGConfig``, seed 0, full 1001-st
 each in a process of its own (one ``UnityEnvironment`` per process; the old client needs the
 old protobuf):
 
-- ``course, before``: through ``Reacher_Linux/Reacher.x86_64`` and the genuine client with its
-  2018 message modules on pure-Python protobuf 3.20.3 (``.venv/unityagents-2018``, kept by
-  ``setup.sh``), the eager learner, strictly in turn: what ``make train`` ran before;
+- ``course, before``: through ``Reacher_Linux/Reacher.x86_64`` and the genuine client exactly
+  as shipped (``unityagents.UnityEnvironment``, not ``unity_session``'s, whose in-process
+  channel now spares it a pickling per message) with its 2018 message modules on pure-Python
+  protobuf 3.20.3 (``.venv/unityagents-2018``, kept by ``setup.sh``), the eager learner,
+  strictly in turn: the course path before this project's speed work;
 - ``course, now``: the same client with its regenerated modules on compiled protobuf (upb),
   the compiled learner, updating while the simulator steps: what ``make train`` runs now;
 - ``in-process, before``: the eager learner on ``ReacherSim``, strictly in turn;
@@ -36,18 +38,19 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
 
 from ddpg_agent import Agent, DDPGConfig
-from environments import open_env
+from environments import UNITY_EXECUTABLE, UnityEnv, open_env
 from scripts.regenerate_unity_messages import legacy_client_environment
 from train import run_episode
 
 REPO = Path(__file__).resolve().parents[1]
 VARIANTS = {  # name: (environment, compiled learner, 2018 client, learn while stepping)
-    "course, before": ("unity", False, True, False),
+    "course, before": ("genuine", False, True, False),
     "course, now": ("unity", True, False, True),
     "in-process, before": ("sim", False, False, False),
     "in-process, compiled": ("sim", True, False, False),
@@ -58,11 +61,26 @@ VARIANTS = {  # name: (environment, compiled learner, 2018 client, learn while s
 EPISODE_TAG = "episode_seconds"  # how a child reports a timed episode among its other output
 
 
+@contextlib.contextmanager
+def genuine_env(worker_id: int) -> Iterator[UnityEnv]:
+    """The simulator through ``unityagents.UnityEnvironment`` itself, seed 0."""
+    from unityagents import UnityEnvironment
+
+    unity = UnityEnvironment(
+        file_name=str(UNITY_EXECUTABLE), no_graphics=True, seed=0, worker_id=worker_id
+    )
+    try:
+        yield UnityEnv(unity)
+    finally:
+        unity.close()
+
+
 def serve(variant: str, worker_id: int) -> None:
     """In this process: one warm-up episode, then one timed episode per line read on stdin."""
     kind, compiled, _, overlap = VARIANTS[variant]
     torch.set_num_threads(1)
-    with open_env(kind, seed=0, worker_id=worker_id) as env:
+    opened = genuine_env(worker_id) if kind == "genuine" else open_env(kind, 0, worker_id)
+    with opened as env:
         agent = Agent(
             env.state_size,
             env.action_size,
