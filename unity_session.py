@@ -19,7 +19,7 @@ arrives, so every call answers its own command; a dead simulator raises `Simulat
 within a second; a refused command raises `SimulatorError` with the simulator's message; a
 second environment in the process is refused up front with `SessionError`; the open reports a
 dead simulator (`SimulatorDiedError`) or a busy port (`SessionError`) within seconds, and a
-failed or interrupted open kills its simulator, frees the port and empties the channel. It
+failed or interrupted open kills its simulator, frees the port and answers a late greeting. It
 overrides only the client's hooks (`get_communicator`, `_close`) and the communicator's
 `initialize` and `exchange`, and gives the genuine gRPC handler two in-process queues in place
 of its pipe (the same `send`/`recv`, without pickling every message through the kernel: a
@@ -335,11 +335,13 @@ class UnityEnvironment(GenuineUnityEnvironment):
 
     Raises `SessionError` if this process already has an environment open, or had one and
     closed it: the genuine client shares one pipe between all of them (docs/protocol.md,
-    pitfall 6), so a second one would cross-wire with the first or fail obscurely.
+    pitfall 6), so a second one would cross-wire with the first or fail obscurely. This class
+    gives each environment a channel of its own, but keeps the genuine client's rule, so that a
+    notebook that runs with it also runs with `unityagents.UnityEnvironment`.
     """
 
     _open_worker_id: ClassVar[int | None] = None  # the environment open in this process
-    _closed_one: ClassVar[bool] = False  # one was opened and closed: its pipe is gone
+    _closed_one: ClassVar[bool] = False  # one was opened and closed (the genuine pipe is gone)
 
     def __init__(
         self, file_name: str | None = None, worker_id: int | None = None, **kwargs

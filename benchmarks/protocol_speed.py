@@ -4,9 +4,9 @@ Usage, from the repository root:
     python -m benchmarks.protocol_speed [--steps 1000] [--worker-id 61] [--session]
 
 --session measures `unity_session.UnityEnvironment` instead, the wrapped client the notebook
-and train.py use (its courier thread costs a little per step).
+and train.py use (its in-process channel to gRPC's handler spares the pipe's pickling).
 
-Most of a step through unityagents is the client's own pure-Python protobuf work and pipe
+Through the genuine client, most of a step is the client's own protobuf work and pipe
 hand-off (docs/performance.md, Through the protocol), so the client's and the simulator's CPU
 time per step are reported too, the latter read from /proc. The last line is
 `unity_steps_per_s: N`."""
