@@ -21,6 +21,10 @@ and on a busy one it leaves out the time slices of other processes (torch runs o
 
     python -m benchmarks.learner_speed [--batch 256] [--fill 100000] [--threads 1] [--profile]
 
+``--inductor-option KEY=VALUE`` (repeatable) adds a fifth learner, the compiled agent with those
+inductor options on top of ``compiled_update.INDUCTOR_OPTIONS`` (e.g. ``cpp_wrapper=False``),
+timed in the same alternating blocks and compared with the compiled agent.
+
 ``--profile`` prints where the compiled update's time goes (torch.profiler, 200 updates)
 instead of timing the learners; it compiles the graph with inductor's Python wrapper, since
 the C++ wrapper the agent uses runs the whole graph as one call the profiler cannot split.
@@ -30,10 +34,13 @@ ratios; the last is ``compiled_ms_per_update: X (xR of the eager agent)``.
 """
 
 import argparse
+import ast
+import contextlib
 import random
 import statistics
 import time
 from collections import deque, namedtuple
+from collections.abc import Iterator
 
 import numpy as np
 import torch
@@ -241,6 +248,27 @@ def profile_compiled(agent: Agent, batch: int, updates: int = 200) -> None:
     print(profiler.key_averages().table(sort_by="self_cpu_time_total", row_limit=12))
 
 
+@contextlib.contextmanager
+def inductor_options(overrides: dict[str, object]) -> Iterator[None]:
+    """Compile with ``overrides`` on top of the agent's inductor options, within the block."""
+    saved = dict(compiled_update.INDUCTOR_OPTIONS)
+    compiled_update.INDUCTOR_OPTIONS.update(overrides)
+    try:
+        yield
+    finally:
+        compiled_update.INDUCTOR_OPTIONS.clear()
+        compiled_update.INDUCTOR_OPTIONS.update(saved)
+
+
+def option(text: str) -> tuple[str, object]:
+    """``KEY=VALUE`` with VALUE a Python literal (True, 256) or else a string."""
+    key, _, value = text.partition("=")
+    try:
+        return key, ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        return key, value
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--batch", type=int, default=256)
@@ -249,10 +277,16 @@ def main() -> None:
     parser.add_argument("--blocks", type=int, default=5)
     parser.add_argument("--block-seconds", type=float, default=2.0)
     parser.add_argument("--profile", action="store_true", help="profile the compiled update")
+    parser.add_argument(
+        "--inductor-option",
+        type=option,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="time a variant of the compiled agent with this inductor option",
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    if args.profile:
-        compiled_update.INDUCTOR_OPTIONS["cpp_wrapper"] = False
     random.seed(0)
     rng = np.random.default_rng(0)
     data = random_transitions(args.fill, rng)
@@ -265,10 +299,18 @@ def main() -> None:
     naive = NaiveLearner(args.batch)
     agent.memory.add(*data)
     compiled.memory.add(*data)
-    compiled.learn(compiled.memory.sample(args.batch))  # compiles, before any timing
-    if args.profile:
+    if args.profile:  # the C++ wrapper runs the graph as one call the profiler cannot split
+        with inductor_options({"cpp_wrapper": False}):
+            compiled.learn(compiled.memory.sample(args.batch))
         profile_compiled(compiled, args.batch)
         return
+    compiled.learn(compiled.memory.sample(args.batch))  # compiles, before any timing
+    variant = None
+    if args.inductor_option:
+        variant = Agent(S, A, NUM_AGENTS, config, seed=0, device="cpu", compiled=True)
+        variant.memory.add(*data)
+        with inductor_options(dict(args.inductor_option)):
+            variant.learn(variant.memory.sample(args.batch))
     private.memory.add(*data)
     naive.memory.extend(
         Experience(s, a, np.float32([r]), s2, np.float32([d]))
@@ -280,6 +322,11 @@ def main() -> None:
     benchmarks = {
         "agent updates/s": lambda: agent.learn(agent.memory.sample(args.batch)),
         "compiled updates/s": lambda: compiled.learn(compiled.memory.sample(args.batch)),
+        **(
+            {"variant updates/s": lambda: variant.learn(variant.memory.sample(args.batch))}
+            if variant
+            else {}
+        ),
         "private updates/s": lambda: private.learn(private.memory.sample(args.batch)),
         "naive updates/s": naive.learn,
         "agent act calls/s": lambda: agent.act(states),
@@ -301,6 +348,13 @@ def main() -> None:
         print(f"{name:>18}: median {median[name]:8.1f}  (blocks {blocks})")
     for who in ("agent", "compiled", "private", "naive"):
         print(f"{who:>7}: {1e3 / median[f'{who} updates/s']:.2f} ms per update")
+    if variant:
+        options = ", ".join(f"{k}={v!r}" for k, v in args.inductor_option)
+        ratio = median["compiled updates/s"] / median["variant updates/s"]
+        print(
+            f"variant: {1e3 / median['variant updates/s']:.2f} ms per update ({options}): "
+            f"x{ratio:.3f} of the compiled agent"
+        )
     ours = median["agent updates/s"]
     vs_private = ours / median["private updates/s"]
     vs_naive = ours / median["naive updates/s"]
