@@ -90,7 +90,17 @@ def open_env(
         raise ValueError(f"unknown environment {kind!r}: 'sim' or 'unity'")
     from unity_session import UnityEnvironment  # only on this path: it is slow and noisy
 
-    unity = UnityEnvironment(
+    with open_unity(UnityEnvironment, seed, worker_id, train_mode) as env:
+        yield env
+
+
+@contextlib.contextmanager
+def open_unity(
+    client: type, seed: int, worker_id: int = 0, train_mode: bool = True
+) -> Iterator[UnityEnv]:
+    """``Reacher_Linux/Reacher.x86_64`` through ``client``, a ``UnityEnvironment`` class (the
+    genuine one or ``unity_session``'s), on port 5005 + ``worker_id``; closed on the way out."""
+    unity = client(
         file_name=str(UNITY_EXECUTABLE), no_graphics=True, seed=seed, worker_id=worker_id
     )
     try:

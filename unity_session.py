@@ -22,8 +22,8 @@ dead simulator (`SimulatorDiedError`) or a busy port (`SessionError`) within sec
 failed or interrupted open kills its simulator, frees the port and answers a late greeting. It
 overrides only the client's hooks (`get_communicator`, `_close`) and the communicator's
 `initialize` and `exchange`, and gives the genuine gRPC handler two in-process queues in place
-of its pipe (the same `send`/`recv`, without pickling every message through the kernel: a
-course-path training episode takes about a tenth less time). One addition: without a
+of its pipe (the same `send`/`recv`, without pickling every message through the kernel and
+without a courier thread: docs/performance.md measures it). One addition: without a
 `worker_id` argument it takes `$REACHER_WORKER_ID` (default 0), so a second notebook or a test
 run can use another port without editing the course's code.
 """

@@ -21,9 +21,9 @@ the update, 1-6 s with a warm cache); then they take turns, one timed episode at
 that a slower minute of the machine (a neighbour's job on the host) hits every variant alike
 rather than the one that happened to run then. While one runs, the others are stopped
 (SIGSTOP to the process group, simulator included): an idle gRPC client still takes a few
-percent of a core. A variant's figure is
-its median wall-clock seconds per timed episode (the simulator and the learner are two
-processes on the course path, so CPU time of one would not do). The last line is
+percent of a core. A variant's figure is its median wall-clock seconds per timed episode (the
+simulator and the learner are two processes on the course path, so CPU time of one would not
+do). The last line is
 ``course_episode_s: X (xR of before; xQ of in-process)``, with both ratios against this run
 (in-process: the faster of the two compiled in-process variants).
 
@@ -38,13 +38,12 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import torch
 
 from ddpg_agent import Agent, DDPGConfig
-from environments import UNITY_EXECUTABLE, UnityEnv, open_env
+from environments import open_env, open_unity
 from scripts.regenerate_unity_messages import legacy_client_environment
 from train import run_episode
 
@@ -61,25 +60,16 @@ VARIANTS = {  # name: (environment, compiled learner, 2018 client, learn while s
 EPISODE_TAG = "episode_seconds"  # how a child reports a timed episode among its other output
 
 
-@contextlib.contextmanager
-def genuine_env(worker_id: int) -> Iterator[UnityEnv]:
-    """The simulator through ``unityagents.UnityEnvironment`` itself, seed 0."""
-    from unityagents import UnityEnvironment
-
-    unity = UnityEnvironment(
-        file_name=str(UNITY_EXECUTABLE), no_graphics=True, seed=0, worker_id=worker_id
-    )
-    try:
-        yield UnityEnv(unity)
-    finally:
-        unity.close()
-
-
 def serve(variant: str, worker_id: int) -> None:
     """In this process: one warm-up episode, then one timed episode per line read on stdin."""
     kind, compiled, _, overlap = VARIANTS[variant]
     torch.set_num_threads(1)
-    opened = genuine_env(worker_id) if kind == "genuine" else open_env(kind, 0, worker_id)
+    if kind == "genuine":
+        from unityagents import UnityEnvironment
+
+        opened = open_unity(UnityEnvironment, 0, worker_id)
+    else:
+        opened = open_env(kind, 0, worker_id)
     with opened as env:
         agent = Agent(
             env.state_size,
