@@ -302,6 +302,25 @@ def test_simulator_exits_when_client_is_killed(clients):
     assert not alive(simulator)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@pytest.mark.timeout(120)  # a loaded machine can take 30 s to open
+@pytest.mark.parametrize("flags", [(), ("--session",)], ids=["genuine", "session"])
+def test_an_environment_waiting_for_its_next_command_uses_no_cpu(clients, flags):
+    """Between cells the kernel and the simulator sleep: nothing polls while nobody asks."""
+    env = clients(flags=flags)
+    env.call("reset")
+    pids = (env.proc.pid, env.opened["simulator_pid"])
+    before = sum(map(cpu_seconds, pids))
+    time.sleep(3)
+    busy = sum(map(cpu_seconds, pids)) - before
+    assert busy < 0.3, f"{busy:.2f} s of CPU in 3 s of waiting"
+
+
 @pytest.mark.timeout(120)  # a loaded machine can take 30 s to open
 def test_sigint_to_the_process_group_keeps_the_environment_working(clients):
     env = clients()
