@@ -14,8 +14,7 @@ like any of our runs; ``<out>/summary.csv`` holds the window end and wall-clock 
 
 SB3 is not in the default install (``README``, "Benchmarks and studies"). The committed runs
 (side by side on the two cores; the last to finish writes the complete summary): seeds 0 and
-1 two at a time, TD3's seeds 2-4 three at a time (to their window end or the budget), SAC's
-seeds 2-4 to episode 35, enough to show that they had not scored 30 by then::
+1 two at a time, seeds 2-4 three at a time (TD3's to their window end or the budget)::
 
     .venv/bin/pip install stable-baselines3==2.9.2
     .venv/bin/python -m studies.sb3_peer --seeds 0 --episodes 110 &
@@ -23,7 +22,7 @@ seeds 2-4 to episode 35, enough to show that they had not scored 30 by then::
     .venv/bin/python -m studies.sb3_peer --algo sac --seeds 0 --episodes 100 &
     .venv/bin/python -m studies.sb3_peer --algo sac --seeds 1 --episodes 100
     .venv/bin/python -m studies.sb3_peer --seeds 2 --episodes 110  # and seeds 3 and 4
-    .venv/bin/python -m studies.sb3_peer --algo sac --seeds 2 --episodes 35  # and 3 and 4
+    .venv/bin/python -m studies.sb3_peer --algo sac --seeds 2 --episodes 100  # and 3 and 4
 """
 
 from __future__ import annotations
