@@ -54,9 +54,9 @@ def protobuf_decode(command: bytes) -> dict[str, np.ndarray]:
     }
 
 
-def best_us(fn, calls: int, repeats: int) -> float:
-    """Fastest of `repeats` timings, in microseconds per call (the machine is shared)."""
-    return min(timeit.repeat(fn, number=calls, repeat=repeats)) / calls * 1e6
+def us_per_call(fn, calls: int) -> float:
+    """Microseconds per call of ``fn``, over ``calls`` calls."""
+    return timeit.timeit(fn, number=calls) / calls * 1e6
 
 
 def main() -> None:
@@ -97,8 +97,8 @@ def main() -> None:
     us = {name: [] for name in timings}
     for _ in range(args.repeats):  # alternating, so that noise hits all four alike
         for name, fn in timings.items():
-            us[name].append(best_us(fn, args.calls, 1))
-    best = {name: min(values) for name, values in us.items()}
+            us[name].append(us_per_call(fn, args.calls))
+    best = {name: min(values) for name, values in us.items()}  # the machine is shared
     for name, value in best.items():
         print(f"{name:>17}: {value:7.1f} us per step")
     encode = best["encode, wire.py"] / best["encode, protobuf"]

@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 from communicator_objects import UnityMessage
 
+from benchmarks.protocol_speed import cpu_seconds
 from reacher import wire
 from reacher.sim import ReacherSim
 
@@ -300,12 +301,6 @@ def test_simulator_exits_when_client_is_killed(clients):
     while alive(simulator) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not alive(simulator)
-
-
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU time a process has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @pytest.mark.timeout(120)  # a loaded machine can take 30 s to open
